@@ -1,0 +1,171 @@
+//! The W1 critic (Kantorovich potential) and its Lipschitz constraints.
+
+use super::gradient;
+use crate::error::{Error, Result};
+use crate::nets::{Mlp, MlpConfig};
+use serde::{Deserialize, Serialize};
+use tch::{nn, Kind, Tensor};
+
+/// How the 1-Lipschitz constraint on φ is imposed.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Constraint {
+    /// Clip every critic weight to `[−c, c]` after each critic step (vanilla
+    /// WGAN, Arjovsky et al. 2017; c = 0.01 there).
+    Clip { c: f64 },
+    /// Two-sided gradient penalty `λ·E[(|∇φ(x̂)| − 1)²]` on random
+    /// interpolates `x̂ = t·x + (1−t)·y` (W1-GP, Gulrajani et al. 2017).
+    Gp { lambda: f64 },
+    /// One-sided Lipschitz penalty `λ·E[max(0, |∇φ(x̂)| − 1)²]` on the same
+    /// interpolates (W1-LP, Petzka et al. 2018).
+    Lp { lambda: f64 },
+}
+
+impl Constraint {
+    /// λ = 10 for the penalties (Gulrajani et al.; authors' `--lambda_gp`),
+    /// c = 0.01 for clipping (Arjovsky et al.).
+    pub fn from_name(name: &str) -> Result<Self> {
+        match name {
+            "lp" => Ok(Constraint::Lp { lambda: 10.0 }),
+            "gp" => Ok(Constraint::Gp { lambda: 10.0 }),
+            "clip" | "wgan" => Ok(Constraint::Clip { c: 0.01 }),
+            other => Err(Error::config("critic", format!("expected lp, gp or clip, got `{other}`"))),
+        }
+    }
+
+    /// `lp`, `gp` or `clip`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Constraint::Clip { .. } => "clip",
+            Constraint::Gp { .. } => "gp",
+            Constraint::Lp { .. } => "lp",
+        }
+    }
+
+    /// Checks λ ≥ 0 or c > 0.
+    pub fn validate(&self, field: &str) -> Result<()> {
+        match *self {
+            Constraint::Clip { c } if !(c.is_finite() && c > 0.0) => {
+                Err(Error::config(format!("{field}.c"), format!("must be a finite number > 0, got {c}")))
+            }
+            Constraint::Gp { lambda } | Constraint::Lp { lambda } if !(lambda.is_finite() && lambda >= 0.0) => {
+                Err(Error::config(format!("{field}.lambda"), format!("must be a finite number ≥ 0, got {lambda}")))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Random interpolates `t·x + (1−t)·y`, one `t ~ U(0, 1)` per row, detached.
+pub fn interpolates(x: &Tensor, y: &Tensor) -> Result<Tensor> {
+    if x.size() != y.size() {
+        return Err(Error::input(format!(
+            "interpolates need samples of one shape, got {:?} and {:?}",
+            x.size(),
+            y.size()
+        )));
+    }
+    let mut shape = vec![x.size()[0]];
+    shape.extend(std::iter::repeat_n(1, x.dim() - 1));
+    let t = Tensor::f_rand(shape.as_slice(), (x.kind(), x.device()))?;
+    let a = x.detach() * &t;
+    let b = y.detach() * (-&t + 1.0);
+    Ok((a + b).detach())
+}
+
+/// `λ·mean((|∇φ(p)| − 1)²)` over the rows `p` of `points`, or the one-sided
+/// `λ·mean(max(0, |∇φ(p)| − 1)²)`; differentiable in φ's parameters.
+pub fn lipschitz_penalty(
+    phi: &dyn Fn(&Tensor) -> Tensor,
+    points: &Tensor,
+    lambda: f64,
+    one_sided: bool,
+) -> Result<Tensor> {
+    let g = gradient(phi, points, true)?;
+    let norm = g.f_flatten(1, -1)?.f_norm_scalaropt_dim(2, [1i64].as_slice(), false)?;
+    let diff = norm - 1.0;
+    let diff = if one_sided { diff.f_clamp_min(0.0)? } else { diff };
+    Ok(diff.f_square()?.f_mean(None::<Kind>)? * lambda)
+}
+
+/// The pieces of one critic loss evaluation.
+#[derive(Debug)]
+pub struct W1Loss {
+    /// `mean φ(x) − mean φ(y) + penalty`, to minimise.
+    pub loss: Tensor,
+    /// The dual estimate of W1, `mean φ(y) − mean φ(x)` (detached).
+    pub estimate: Tensor,
+    /// The penalty term (0 for clipping; detached).
+    pub penalty: Tensor,
+}
+
+/// The W1 critic: an MLP φ and a Lipschitz constraint.
+#[derive(Debug)]
+pub struct W1Critic {
+    pub net: Mlp,
+    pub constraint: Constraint,
+}
+
+impl W1Critic {
+    /// Builds φ under `path`; the network must output one value per sample.
+    pub fn new(path: &nn::Path, net: &MlpConfig, constraint: Constraint) -> Result<Self> {
+        if net.out_dim != 1 {
+            return Err(Error::config(
+                "critic.net.out_dim",
+                format!("a potential outputs 1 value, got {}", net.out_dim),
+            ));
+        }
+        constraint.validate("critic.constraint")?;
+        Ok(W1Critic { net: Mlp::new(path, net)?, constraint })
+    }
+
+    /// φ(x), one value per row.
+    pub fn phi(&self, x: &Tensor) -> Tensor {
+        self.net.forward_t(x, true).squeeze_dim(-1)
+    }
+
+    /// The critic loss on data `x` and generated samples `y` (both detached).
+    pub fn loss(&self, x: &Tensor, y: &Tensor) -> Result<W1Loss> {
+        w1_critic_loss(&|t: &Tensor| self.phi(t), x, y, self.constraint)
+    }
+
+    /// The largest absolute value of any weight or bias of φ.
+    pub fn net_abs_max(&self) -> f64 {
+        self.net.parameters().iter().map(|p| p.abs().max().double_value(&[])).fold(0.0, f64::max)
+    }
+
+    /// Clips `vars` to `[−c, c]` when the constraint is [`Constraint::Clip`].
+    pub fn after_step(&self, vars: &[Tensor]) {
+        if let Constraint::Clip { c } = self.constraint {
+            clip_weights(vars, c);
+        }
+    }
+}
+
+/// `mean φ(x) − mean φ(y) + penalty` for data `x` and generated `y`.
+pub fn w1_critic_loss(
+    phi: &dyn Fn(&Tensor) -> Tensor,
+    x: &Tensor,
+    y: &Tensor,
+    constraint: Constraint,
+) -> Result<W1Loss> {
+    let (x, y) = (x.detach(), y.detach());
+    let estimate = phi(&y).f_mean(None::<Kind>)? - phi(&x).f_mean(None::<Kind>)?;
+    let penalty = match constraint {
+        Constraint::Clip { .. } => Tensor::f_zeros([], (x.kind(), x.device()))?,
+        Constraint::Gp { lambda } => lipschitz_penalty(phi, &interpolates(&x, &y)?, lambda, false)?,
+        Constraint::Lp { lambda } => lipschitz_penalty(phi, &interpolates(&x, &y)?, lambda, true)?,
+    };
+    let loss = -&estimate + &penalty;
+    Ok(W1Loss { loss, estimate: estimate.detach(), penalty: penalty.detach() })
+}
+
+/// Clamps every tensor in `vars` to `[−c, c]` in place.
+pub fn clip_weights(vars: &[Tensor], c: f64) {
+    tch::no_grad(|| {
+        for v in vars {
+            let mut v = v.shallow_clone();
+            let _ = v.clamp_(-c, c);
+        }
+    });
+}
