@@ -2,7 +2,8 @@
 #
 #   make demo    train W1-FE on the 8-Gaussian ring for K = 1,3,5,10 and write
 #                the plots and the comparison table to runs/ring/
-#   make test    cargo fmt --check, clippy -D warnings, and the test suite
+#   make test    cargo fmt --check, clippy -D warnings, and the test suite (with
+#                the pinned Python reference packages of `make test-deps`)
 #
 # Both install what they need first (`make setup`):
 #   .venv/            python venv holding PyPI torch==$(TORCH_VERSION) (libtorch for tch)
@@ -18,7 +19,13 @@ VPY := $(VENV)/bin/python
 CARGO ?= cargo
 DEMO_ARGS ?= --k 1,3,5,10 --critic lp --out runs/ring
 
-.PHONY: setup toolchain demo test fmt clippy clean
+.PHONY: setup toolchain demo test test-deps fmt clippy clean
+
+# Reference implementations the parity tests compare against (POT, scikit-learn,
+# pytorch-fid), pinned, installed into the venv. pytorch-fid without its
+# dependencies so that it cannot replace the pinned torch.
+TEST_PY_DEPS := numpy==2.4.6 scipy==1.17.1 pillow==13.0.0 POT==0.9.7.post1 scikit-learn==1.9.1
+TEST_PY_NODEPS := pytorch-fid==0.3.0
 
 setup: toolchain $(VENV)/libtorch
 
@@ -60,7 +67,11 @@ fmt: toolchain
 clippy: setup
 	$(CARGO) clippy --all-targets -- -D warnings
 
-test: setup fmt clippy
+test-deps: setup
+	$(VPY) -m pip install -q $(TEST_PY_DEPS)
+	$(VPY) -m pip install -q --no-deps $(TEST_PY_NODEPS)
+
+test: setup test-deps fmt clippy
 	$(CARGO) test
 
 clean:

@@ -37,6 +37,7 @@ pub mod flow;
 pub mod io;
 pub mod metrics;
 pub mod nets;
+pub mod npy;
 pub mod optim;
 pub mod plot;
 pub mod train;

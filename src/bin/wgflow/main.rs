@@ -2,11 +2,13 @@
 //!
 //! ```text
 //! wgflow run ring --k 1,3,5,10 --critic lp --out runs/ring [--epochs N] [--seed S] [--device D]
+//! wgflow emd --p 1|2 A.npy B.npy [--weights-a WA.npy] [--weights-b WB.npy] [--sinkhorn REG]
 //! ```
 //!
 //! Exit codes: 0 success, 1 a failure while running, 2 bad input (a flag or
 //! config value, named in one line on stderr).
 
+mod emd;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +26,8 @@ struct Cli {
 enum Command {
     /// Run a paper's experiment.
     Run(run::RunArgs),
+    /// Exact Wasserstein distance W1 or W2 between two point sets (.npy).
+    Emd(emd::EmdArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,9 +39,16 @@ fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
-            // One line: clap's first, without the usage block.
+            // One line: clap's first, without the usage block; a first line
+            // ending in ':' ("required arguments were not provided:") gets the
+            // next one (the argument's name) appended.
             let text = e.render().to_string();
-            eprintln!("{}", text.lines().next().unwrap_or("error: invalid arguments"));
+            let mut lines = text.lines();
+            let first = lines.next().unwrap_or("error: invalid arguments");
+            match lines.next() {
+                Some(next) if first.ends_with(':') => eprintln!("{first} {}", next.trim()),
+                _ => eprintln!("{first}"),
+            }
             return ExitCode::from(2);
         }
     };
@@ -56,5 +67,6 @@ fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> wgflow::Result<()> {
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Emd(args) => emd::run(args),
     }
 }
