@@ -53,3 +53,44 @@ fn emd_prints_the_distance() {
     assert_usage_error(&["emd", "--p", "1", &p("x.npy"), &p("y.npy"), "--weights-b", &p("bad_w.npy")], "--weights-b");
     assert_usage_error(&["emd", "--p", "1", &p("x.npy"), &p("y.npy"), "--sinkhorn", "-1"], "--sinkhorn");
 }
+
+#[test]
+fn knn_prints_the_accuracy() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    npy::write(p("xtr.npy"), &arr2(&[[0.0f32, 0.0], [10.0, 0.0], [0.0, 10.0]])).unwrap();
+    npy::write(p("ytr.npy"), &arr1(&[1i64, 2, 3])).unwrap();
+    npy::write(p("xte.npy"), &arr2(&[[1.0f32, 1.0], [9.0, 1.0], [1.0, 8.0], [6.0, 0.0]])).unwrap();
+    npy::write(p("yte.npy"), &arr1(&[1i32, 2, 2, 2])).unwrap();
+    let args = ["knn", "--train-x", &p("xtr.npy"), "--train-y", &p("ytr.npy"), "--test-x", &p("xte.npy")];
+    let mut ok: Vec<&str> = args.to_vec();
+    let (pred, yte0) = (p("pred.npy"), p("yte.npy"));
+    ok.extend(["--test-y", &yte0, "--predictions", &pred]);
+    assert_eq!(printed(&ok), 0.75);
+    let labels: Vec<i64> = npy::read_labels(&pred).unwrap();
+    assert_eq!(labels, vec![1, 2, 3, 2]);
+
+    npy::write(p("y_short.npy"), &arr1(&[1i64, 2])).unwrap();
+    npy::write(p("x3.npy"), &arr2(&[[1.0, 1.0, 1.0]])).unwrap();
+    npy::write(p("y1.npy"), &arr1(&[1i64])).unwrap();
+    npy::write(p("yfrac.npy"), &arr1(&[1.5f64, 2.0, 3.0])).unwrap();
+    let mut bad = args.to_vec();
+    bad.extend(["--test-y", "y_missing.npy"]);
+    assert_usage_error(&bad, "y_missing.npy");
+    let xtr = p("xtr.npy");
+    let xte = p("xte.npy");
+    let yte = p("yte.npy");
+    let ys = p("y_short.npy");
+    assert_usage_error(
+        &["knn", "--train-x", &xtr, "--train-y", &ys, "--test-x", &xte, "--test-y", &yte],
+        "y_short.npy",
+    );
+    let (x3, y1) = (p("x3.npy"), p("y1.npy"));
+    assert_usage_error(
+        &["knn", "--train-x", &xtr, "--train-y", &p("ytr.npy"), "--test-x", &x3, "--test-y", &y1],
+        "x3.npy",
+    );
+    let yf = p("yfrac.npy");
+    assert_usage_error(&["knn", "--train-x", &xtr, "--train-y", &yf, "--test-x", &xte, "--test-y", &yte], "1.5");
+    assert_usage_error(&["knn", "--train-x", &xtr], "--train-y");
+}

@@ -3,12 +3,14 @@
 //! ```text
 //! wgflow run ring --k 1,3,5,10 --critic lp --out runs/ring [--epochs N] [--seed S] [--device D]
 //! wgflow emd --p 1|2 A.npy B.npy [--weights-a WA.npy] [--weights-b WB.npy] [--sinkhorn REG]
+//! wgflow knn --train-x X.npy --train-y Y.npy --test-x X2.npy --test-y Y2.npy [--predictions P.npy]
 //! ```
 //!
 //! Exit codes: 0 success, 1 a failure while running, 2 bad input (a flag or
 //! config value, named in one line on stderr).
 
 mod emd;
+mod knn;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -28,6 +30,8 @@ enum Command {
     Run(run::RunArgs),
     /// Exact Wasserstein distance W1 or W2 between two point sets (.npy).
     Emd(emd::EmdArgs),
+    /// Exact 1-nearest-neighbour accuracy (.npy points and labels).
+    Knn(knn::KnnArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,5 +72,6 @@ fn dispatch(cli: Cli) -> wgflow::Result<()> {
     match cli.command {
         Command::Run(args) => run::run(args),
         Command::Emd(args) => emd::run(args),
+        Command::Knn(args) => knn::run(args),
     }
 }
