@@ -94,3 +94,27 @@ fn knn_prints_the_accuracy() {
     assert_usage_error(&["knn", "--train-x", &xtr, "--train-y", &yf, "--test-x", &xte, "--test-y", &yte], "1.5");
     assert_usage_error(&["knn", "--train-x", &xtr], "--train-y");
 }
+
+#[test]
+fn fid_of_saved_statistics_and_bad_inputs() {
+    use wgflow::metrics::fid::{frechet_distance, Stats};
+    let dir = tempfile::tempdir().unwrap();
+    let p = |n: &str| dir.path().join(n).to_str().unwrap().to_string();
+    let s1 = Stats { mu: arr1(&[0.0, 1.0]), sigma: arr2(&[[2.0, 0.5], [0.5, 1.0]]), n: 0 };
+    let s2 = Stats { mu: arr1(&[1.0, 1.0]), sigma: arr2(&[[1.0, 0.0], [0.0, 3.0]]), n: 0 };
+    s1.save(p("s1.npz")).unwrap();
+    s2.save(p("s2.npz")).unwrap();
+    let want = frechet_distance(&s1, &s2).unwrap();
+    assert_eq!(printed(&["fid", &p("s1.npz"), &p("s2.npz")]), want);
+    let s3 = Stats { mu: arr1(&[0.0]), sigma: arr2(&[[1.0]]), n: 0 };
+    s3.save(p("s3.npz")).unwrap();
+    assert_usage_error(&["fid", &p("s1.npz"), &p("s3.npz")], "s3.npz");
+    assert_usage_error(&["fid", &p("s1.npz")], "--save-stats");
+    assert_usage_error(&["fid", &p("s1.npz"), &p("nope")], "nope");
+    assert_usage_error(&["fid", &p("s1.npz"), &p("s2.npz"), "--kid"], "--kid");
+    assert_usage_error(&["fid", &p("s1.npz"), &p("s2.npz"), "--batch-size", "0"], "--batch-size");
+    npy::write(p("img.npy"), &ndarray::Array4::<u8>::zeros((2, 8, 8, 3))).unwrap();
+    assert_usage_error(&["fid", &p("img.npy"), &p("s2.npz"), "--weights", &p("missing.pth")], "missing.pth");
+    std::fs::write(p("junk.pth"), "not a checkpoint").unwrap();
+    assert_usage_error(&["fid", &p("img.npy"), &p("s2.npz"), "--weights", &p("junk.pth")], "junk.pth");
+}

@@ -4,8 +4,12 @@
 //! * [`ot`]: exact OT with arbitrary weights and sizes (network simplex) and
 //!   entropic Sinkhorn.
 //! * [`knn`]: exact 1-nearest-neighbour accuracy (domain adaptation).
+//! * [`fid`]: FID and KID as pytorch-fid computes them, on the FID Inception
+//!   network of [`inception`].
 
 pub mod emd;
+pub mod fid;
+pub mod inception;
 pub mod knn;
 pub mod ot;
 

@@ -4,12 +4,14 @@
 //! wgflow run ring --k 1,3,5,10 --critic lp --out runs/ring [--epochs N] [--seed S] [--device D]
 //! wgflow emd --p 1|2 A.npy B.npy [--weights-a WA.npy] [--weights-b WB.npy] [--sinkhorn REG]
 //! wgflow knn --train-x X.npy --train-y Y.npy --test-x X2.npy --test-y Y2.npy [--predictions P.npy]
+//! wgflow fid A B [--weights W] [--batch-size N] [--device D] [--save-stats OUT] [--kid]
 //! ```
 //!
 //! Exit codes: 0 success, 1 a failure while running, 2 bad input (a flag or
 //! config value, named in one line on stderr).
 
 mod emd;
+mod fid;
 mod knn;
 mod run;
 
@@ -32,6 +34,8 @@ enum Command {
     Emd(emd::EmdArgs),
     /// Exact 1-nearest-neighbour accuracy (.npy points and labels).
     Knn(knn::KnnArgs),
+    /// FID (and KID) between two image sets or saved statistics, as pytorch-fid computes it.
+    Fid(fid::FidArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,5 +77,6 @@ fn dispatch(cli: Cli) -> wgflow::Result<()> {
         Command::Run(args) => run::run(args),
         Command::Emd(args) => emd::run(args),
         Command::Knn(args) => knn::run(args),
+        Command::Fid(args) => fid::run(args),
     }
 }
