@@ -19,13 +19,14 @@ VPY := $(VENV)/bin/python
 CARGO ?= cargo
 DEMO_ARGS ?= --k 1,3,5,10 --critic lp --out runs/ring
 
-.PHONY: setup toolchain demo test test-deps fmt clippy clean
+.PHONY: setup toolchain demo test test-deps fid-weights bench-metrics fmt clippy clean
 
 # Reference implementations the parity tests compare against (POT, scikit-learn,
-# pytorch-fid), pinned, installed into the venv. pytorch-fid without its
-# dependencies so that it cannot replace the pinned torch.
+# pytorch-fid), pinned, installed into the venv. pytorch-fid and torchvision
+# (which pytorch-fid imports) without dependencies, so that they cannot replace
+# the pinned torch; torchvision 0.26 is the release built for torch 2.11.
 TEST_PY_DEPS := numpy==2.4.6 scipy==1.17.1 pillow==13.0.0 POT==0.9.7.post1 scikit-learn==1.9.1
-TEST_PY_NODEPS := pytorch-fid==0.3.0
+TEST_PY_NODEPS := pytorch-fid==0.3.0 torchvision==0.26.0
 
 setup: toolchain $(VENV)/libtorch
 
@@ -70,6 +71,21 @@ clippy: setup
 test-deps: setup
 	$(VPY) -m pip install -q $(TEST_PY_DEPS)
 	$(VPY) -m pip install -q --no-deps $(TEST_PY_NODEPS)
+
+# pytorch-fid's Inception weights into the cache, SHA-256 checked, re-saved in
+# torch's zip format (libtorch's C++ reader cannot read older torch.save files).
+FID_URL := https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth
+FID_WEIGHTS := $(or $(WGFLOW_CACHE),$(HOME)/.cache/wgflow)/pt_inception-2015-12-05-6726825d.pth
+fid-weights: setup
+	@mkdir -p "$(dir $(FID_WEIGHTS))"
+	@test -f "$(FID_WEIGHTS)" || { curl -fL -o "$(FID_WEIGHTS).part" "$(FID_URL)" && mv "$(FID_WEIGHTS).part" "$(FID_WEIGHTS)"; }
+	@sha256sum "$(FID_WEIGHTS)" | grep -q '^6726825d' || { echo "error: $(FID_WEIGHTS): SHA-256 does not start with 6726825d" >&2; exit 1; }
+	$(VPY) -c "import sys, torch; torch.save(torch.load(sys.argv[1], weights_only=True), sys.argv[1] + '.zip')" "$(FID_WEIGHTS)"
+	@echo "wgflow fid A B --weights $(FID_WEIGHTS).zip"
+
+# Evaluator speed against POT, scikit-learn and pytorch-fid (ratios printed).
+bench-metrics: setup test-deps
+	$(CARGO) bench --bench metrics
 
 test: setup test-deps fmt clippy
 	$(CARGO) test

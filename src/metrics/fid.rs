@@ -387,10 +387,15 @@ pub fn check_sha256_prefix(bytes: &[u8], prefix: &str, path: &Path) -> Result<()
     Ok(())
 }
 
-/// Path of the official weights in the cache, downloading them (with the
-/// SHA-256 check, written atomically) when absent.
+/// Path of the official weights in the cache: the zip-format copy that
+/// `make fid-weights` writes (`….pth.zip`) if present, else the file itself,
+/// downloaded (SHA-256 checked, written atomically) when absent.
 pub fn official_weights() -> Result<PathBuf> {
     let path = cache_dir().join(WEIGHTS_FILE);
+    let zip = cache_dir().join(format!("{WEIGHTS_FILE}.zip"));
+    if zip.is_file() {
+        return Ok(zip);
+    }
     if path.is_file() {
         return Ok(path);
     }

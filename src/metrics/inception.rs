@@ -289,7 +289,20 @@ impl FidInception {
             .or_else(|_| Tensor::load_multi_with_device(path, Device::Cpu))
             .map_err(|e| {
                 let e = e.to_string();
-                Error::file(path, format!("cannot read a torch state dict: {}", e.lines().next().unwrap_or("")))
+                let first = e.lines().next().unwrap_or("");
+                // libtorch's C++ reader knows only the zip format of torch ≥ 1.6;
+                // files written by older torch.save (legacy pickle) need one
+                // re-save from Python (`make fid-weights` does it).
+                let hint = if first.contains("zip archive") {
+                    format!(
+                        " (not a zip-format torch.save file; convert it once with: python -c \"import torch; \
+                         torch.save(torch.load('{0}', weights_only=True), '{0}.zip')\" and pass --weights {0}.zip)",
+                        path.display()
+                    )
+                } else {
+                    String::new()
+                };
+                Error::file(path, format!("cannot read a torch state dict: {first}{hint}"))
             })?;
         let map: std::collections::HashMap<String, Tensor> = named.into_iter().collect();
         let net = Self::untrained(device);

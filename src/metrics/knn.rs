@@ -2,7 +2,8 @@
 //! papers report for domain adaptation (000 Fig. 3, 004 Table 1).
 //!
 //! Distances are screened in batches with one matrix product each,
-//! `|q|² − 2 q·t + |t|²` in f32 on the device of the training set, and every
+//! `|t|² − 2 q·t` (+ the row constant `|q|²`) in f32 on the device of the
+//! training set, and every
 //! training point within the rounding bound of that product of the
 //! smallest screened distance is re-measured exactly in f64 from coordinate
 //! differences. The winner is the smallest exact distance, ties going to the
@@ -21,8 +22,8 @@ use tch::{Device, Kind, Tensor};
 pub struct OneNn {
     /// Training points, `n×d` f64.
     train: Tensor,
-    /// The same in f32 for the screen.
-    train32: Tensor,
+    /// `−2 tᵀ` in f32 (`d×n`) for the screen.
+    neg2_t32: Tensor,
     /// `|t_j|²` in f32, `1×n`.
     norms32: Tensor,
     max_norm: f64,
@@ -60,11 +61,11 @@ impl OneNn {
         if labels.len() != n {
             return Err(Error::input(format!("training set: {n} points but {} labels", labels.len())));
         }
-        let train32 = train.f_to_kind(Kind::Float)?;
+        let neg2_t32 = train.f_to_kind(Kind::Float)?.f_tr()?.f_mul_scalar(-2.0)?.f_contiguous()?;
         let norms = train.f_square()?.f_sum_dim_intlist([1i64].as_slice(), false, Kind::Double)?;
         let max_norm = norms.f_max()?.f_double_value(&[])?;
         let norms32 = norms.f_to_kind(Kind::Float)?.f_unsqueeze(0)?;
-        Ok(OneNn { train, train32, norms32, max_norm, labels: labels.to_vec() })
+        Ok(OneNn { train, neg2_t32, norms32, max_norm, labels: labels.to_vec() })
     }
 
     /// Number of training points.
@@ -103,14 +104,13 @@ impl OneNn {
             let qb = q.f_narrow(0, start, len)?;
             let q32 = qb.f_to_kind(Kind::Float)?;
             let qn = qb.f_square()?.f_sum_dim_intlist([1i64].as_slice(), true, Kind::Double)?;
-            let d2 = q32
-                .f_matmul(&self.train32.f_tr()?)?
-                .f_mul_scalar(-2.0)?
-                .f_add(&qn.f_to_kind(Kind::Float)?)?
-                .f_add(&self.norms32)?;
+            // |t|² − 2 q·t: the row constant |q|² changes neither the minimum's
+            // position nor the candidate set, so it is left out of the screen.
+            let d2 = self.norms32.f_addmm(&q32, &self.neg2_t32)?;
             let min = d2.f_amin([1i64].as_slice(), true)?.f_to_kind(Kind::Double)?;
-            let tol = qn.f_add_scalar(self.max_norm)?.f_mul_scalar(2.0 * (d as f64 + 8.0) * u)?;
-            let mask = d2.f_to_kind(Kind::Double)?.f_le_tensor(&min.f_add(&tol)?)?;
+            // Twice the bound, which also covers rounding the threshold to f32.
+            let tol = qn.f_add_scalar(self.max_norm)?.f_mul_scalar(4.0 * (d as f64 + 8.0) * u)?;
+            let mask = d2.f_le_tensor(&min.f_add(&tol)?.f_to_kind(Kind::Float)?)?;
             let cand = mask.f_nonzero()?; // sorted by (row, column)
             let rows = cand.f_select(1, 0)?;
             let cols = cand.f_select(1, 1)?;
