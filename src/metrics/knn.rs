@@ -96,7 +96,9 @@ impl OneNn {
         }
         let n = self.len() as i64;
         let u = f32::EPSILON as f64 / 2.0;
-        let batch = (1i64 << 24).checked_div(n).unwrap_or(1).clamp(1, 4096);
+        // About 2M screened distances (8 MB) per batch: cache-friendly, and
+        // still a large matrix product.
+        let batch = (1i64 << 21).checked_div(n).unwrap_or(1).clamp(16, 4096);
         let mut out = Vec::with_capacity(nq as usize);
         let mut start = 0;
         while start < nq {
