@@ -8,7 +8,7 @@
 //! mean log(1 − σ(D(y)))); the generator's per-sample loss is
 //! `softplus(−D(y)) = −log σ(D(y))` (002 App. D, non-saturating).
 
-use super::gradient;
+use super::{gradient, per_row_uniform};
 use crate::error::{Error, Result};
 use crate::nets::{Mlp, MlpConfig};
 use serde::{Deserialize, Serialize};
@@ -80,12 +80,9 @@ impl GanCritic {
         let penalty = match self.loss_kind {
             GanLoss::Standard => Tensor::f_zeros([], (x.kind(), x.device()))?,
             GanLoss::Dragan { lambda, c } => {
-                let n = x.size()[0];
-                let mut shape = vec![n];
-                shape.extend(std::iter::repeat_n(1, x.dim() - 1));
                 let std = x.f_std(true)?;
                 let u = Tensor::f_rand(x.size().as_slice(), (x.kind(), x.device()))?;
-                let alpha = Tensor::f_rand(shape.as_slice(), (x.kind(), x.device()))?;
+                let alpha = per_row_uniform(&x)?;
                 let xhat = (&x + alpha * u * std * c).detach();
                 let g = gradient(&|t: &Tensor| self.logit(t), &xhat, true)?;
                 let norm = g.f_flatten(1, -1)?.f_norm_scalaropt_dim(2, [1i64].as_slice(), false)?;

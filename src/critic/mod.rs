@@ -188,6 +188,19 @@ impl Critic {
     }
 }
 
+/// `|t_i|²` for every row `t_i` of `t` (all trailing dimensions summed).
+pub fn row_sq_norm(t: &Tensor) -> Result<Tensor> {
+    Ok(t.f_square()?.f_flatten(1, -1)?.f_sum_dim_intlist(1, false, None::<tch::Kind>)?)
+}
+
+/// One `U[0, 1)` draw per row of `like`, shaped `n×1×…×1` to broadcast
+/// against it.
+pub fn per_row_uniform(like: &Tensor) -> Result<Tensor> {
+    let mut shape = vec![like.size()[0]];
+    shape.extend(std::iter::repeat_n(1, like.dim() - 1));
+    Ok(Tensor::f_rand(shape.as_slice(), (like.kind(), like.device()))?)
+}
+
 /// `∇φ(x)` for every row of `x`, by autograd.
 ///
 /// The input is detached first, so the gradient never flows into whatever

@@ -22,7 +22,7 @@
 //! The talk 003 prints the inequality term unsquared; the papers it cites
 //! (Seguy et al., 004) and the authors' code square it, as here.
 
-use super::gradient;
+use super::{gradient, per_row_uniform, row_sq_norm};
 use crate::error::{Error, Result};
 use crate::nets::{Mlp, MlpConfig};
 use serde::{Deserialize, Serialize};
@@ -114,7 +114,7 @@ impl W2Penalty {
 
 /// `|a − b|²/2` per row.
 pub fn half_sq_cost(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    Ok((a - b).f_square()?.f_flatten(1, -1)?.f_sum_dim_intlist(1, false, None::<Kind>)? * 0.5)
+    Ok(row_sq_norm(&(a - b))? * 0.5)
 }
 
 /// The relaxed c-inequality term on values `s = φ + ψ − c`.
@@ -214,11 +214,8 @@ impl W2Critic {
         let l_ot = (&u + &v).f_mean(None::<Kind>)?;
         let mut pen = ineq_term(&(&u + &v - half_sq_cost(&y, &x)?), p.regularisation, p.lambda_ineq)?;
         if p.interp {
-            let n = y.size()[0];
-            let mut shape = vec![n];
-            shape.extend(std::iter::repeat_n(1, y.dim() - 1));
-            let t = Tensor::f_rand(shape.as_slice(), (y.kind(), y.device()))?;
-            let s = Tensor::f_rand(shape.as_slice(), (y.kind(), y.device()))?;
+            let t = per_row_uniform(&y)?;
+            let s = per_row_uniform(&y)?;
             let yt = (&y * &t + &x * (-&t + 1.0)).detach();
             let xt = (&x * &s + &y * (-&s + 1.0)).detach();
             let slack = phi(&yt) + psi(&xt) - half_sq_cost(&yt, &xt)?;
@@ -228,7 +225,7 @@ impl W2Critic {
             // 004 eq. (25): φ(y) + ψ(y − ∇φ(y)) = |∇φ(y)|²/2 on the support.
             let g = gradient(&phi, &y, true)?;
             let ty = &y - &g;
-            let half = g.f_square()?.f_flatten(1, -1)?.f_sum_dim_intlist(1, false, None::<Kind>)? * 0.5;
+            let half = row_sq_norm(&g)? * 0.5;
             let r = phi(&y) + psi(&ty) - half;
             pen += r.f_square()?.f_mean(None::<Kind>)? * p.lambda_eq;
         }
@@ -236,7 +233,7 @@ impl W2Critic {
             // 004 eq. (26): φ(x − ∇ψ(x)) + ψ(x) = |∇ψ(x)|²/2.
             let g = gradient(&psi, &x, true)?;
             let tx = &x - &g;
-            let half = g.f_square()?.f_flatten(1, -1)?.f_sum_dim_intlist(1, false, None::<Kind>)? * 0.5;
+            let half = row_sq_norm(&g)? * 0.5;
             let r = phi(&tx) + psi(&x) - half;
             pen += r.f_square()?.f_mean(None::<Kind>)? * p.lambda_eq;
         }

@@ -15,7 +15,7 @@
 //! proximal operator (eq. 4) and Algorithm 1 add it, as here.
 
 use super::euler::fit_loss;
-use crate::critic::gradient;
+use crate::critic::{gradient, row_sq_norm};
 use crate::error::Result;
 use tch::{Kind, Tensor};
 
@@ -38,7 +38,7 @@ pub fn sbe_potential_objective(
     h: f64,
 ) -> Result<Tensor> {
     let g = gradient(phi_p, prev, true)?;
-    let sq = g.f_square()?.f_flatten(1, -1)?.f_sum_dim_intlist(1, false, None::<Kind>)?;
+    let sq = row_sq_norm(&g)?;
     let obj = phi_p(&out.detach()) - phi_p(&prev.detach()) - sq * 0.5;
     Ok(obj.f_mean(None::<Kind>)? / h)
 }
