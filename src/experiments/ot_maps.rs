@@ -60,16 +60,18 @@ pub struct OtMapsExperiment {
 }
 
 impl OtMapsExperiment {
-    /// The authors' 2D settings: batch 512, 5 critic steps, critic lr 5e-4,
-    /// generator lr 1e-4, Adam (0.9, 0.999), identity-initialised residual
-    /// generator, `epochs` epochs, evaluation on 512 points.
+    /// The authors' 2D settings (batch 512, 5 critic steps, Adam (0.9, 0.999),
+    /// identity-initialised residual generator, evaluation on 512 points)
+    /// with both learning rates 5e-4, from the set 004 App. 8.9.1 searched
+    /// ({1e-5, 5e-4, 5e-5}): the authors' generator rate 1e-4 needs their
+    /// 5000 iterations, 5e-4 gets there in a few hundred.
     pub fn new(epochs: usize, out: impl Into<PathBuf>) -> Self {
         // generator_2d: z + H(z), H small at start (004 App. 8.9.1).
         let mut base = RunConfig { generator: MlpConfig::generator_2d(), ..RunConfig::default() };
         base.train.epochs = epochs;
         base.train.critic_iters = 5;
         base.train.critic_opt = AdamConfig { lr: 5e-4, ..AdamConfig::default() };
-        base.train.generator_opt = AdamConfig { lr: 1e-4, ..AdamConfig::default() };
+        base.train.generator_opt = AdamConfig { lr: 5e-4, ..AdamConfig::default() };
         base.train.eval_every = epochs.max(1);
         OtMapsExperiment {
             datasets: DEFAULT_DATASETS.iter().map(|s| s.to_string()).collect(),

@@ -49,7 +49,7 @@ pub struct RunArgs {
     /// Output directory [default: runs/ring or runs/ot-maps].
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Epochs per run (ring: 800 as in 000 §5; ot-maps: 2000).
+    /// Epochs per run (ring: 800 as in 000 §5; ot-maps: 1000).
     #[arg(long, allow_negative_numbers = true)]
     epochs: Option<usize>,
     /// Seed of every random draw.
@@ -166,7 +166,7 @@ fn progress_bar(len: u64, prefix: String) -> ProgressBar {
 
 fn run_ot_maps(args: RunArgs) -> wgflow::Result<()> {
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs/ot-maps"));
-    let mut exp = OtMapsExperiment::new(args.epochs.unwrap_or(2000), &out);
+    let mut exp = OtMapsExperiment::new(args.epochs.unwrap_or(1000), &out);
     if let Some(path) = &args.config {
         let epochs = exp.base.train.epochs;
         exp.base = RunConfig::load(path)?;
