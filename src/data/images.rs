@@ -1,0 +1,153 @@
+//! Labelled image sets and the resize the authors applied to MNIST.
+
+use crate::error::{Error, Result};
+use tch::{Device, Kind, Tensor};
+
+/// Which part of a data set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Split {
+    Train,
+    Test,
+}
+
+impl Split {
+    pub fn name(self) -> &'static str {
+        match self {
+            Split::Train => "train",
+            Split::Test => "test",
+        }
+    }
+}
+
+/// Images `N×C×H×W` f32 in `[−1, 1]` and their labels `N` i64, on one device.
+#[derive(Debug)]
+pub struct ImageSet {
+    pub images: Tensor,
+    pub labels: Tensor,
+}
+
+impl ImageSet {
+    /// Checks the shapes and kinds: `images` 4-D f32, `labels` 1-D i64 of the
+    /// same length, on the same device.
+    pub fn new(images: Tensor, labels: Tensor) -> Result<Self> {
+        let (is, ls) = (images.size(), labels.size());
+        if is.len() != 4 || images.kind() != Kind::Float {
+            return Err(Error::input(format!("images must be N×C×H×W f32, got {is:?} {:?}", images.kind())));
+        }
+        if ls.len() != 1 || labels.kind() != Kind::Int64 || ls[0] != is[0] {
+            return Err(Error::input(format!(
+                "labels must be {} i64 values (one per image), got {ls:?} {:?}",
+                is[0],
+                labels.kind()
+            )));
+        }
+        if images.device() != labels.device() {
+            return Err(Error::input("images and labels are on different devices"));
+        }
+        Ok(ImageSet { images, labels })
+    }
+
+    /// Number of images.
+    pub fn len(&self) -> usize {
+        self.images.size()[0] as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// `[C, H, W]`.
+    pub fn image_shape(&self) -> [i64; 3] {
+        let s = self.images.size();
+        [s[1], s[2], s[3]]
+    }
+
+    /// The same set on `device`.
+    pub fn to_device(&self, device: Device) -> ImageSet {
+        ImageSet { images: self.images.to_device(device), labels: self.labels.to_device(device) }
+    }
+
+    /// Images per label `0..classes` (labels outside are not counted).
+    pub fn label_counts(&self, classes: usize) -> Vec<i64> {
+        let l = self.labels.to_device(Device::Cpu);
+        let v: Vec<i64> = Vec::<i64>::try_from(&l).unwrap_or_default();
+        let mut h = vec![0i64; classes];
+        for x in v {
+            if (0..classes as i64).contains(&x) {
+                h[x as usize] += 1;
+            }
+        }
+        h
+    }
+
+    /// The first `n` images (all if fewer).
+    pub fn take(&self, n: usize) -> ImageSet {
+        let n = n.min(self.len()) as i64;
+        ImageSet { images: self.images.narrow(0, 0, n), labels: self.labels.narrow(0, 0, n) }
+    }
+
+    /// The images resized as the authors did for MNIST → 16×16 ([`resize_center_crop`]).
+    pub fn resized(&self, size: i64) -> Result<ImageSet> {
+        Ok(ImageSet { images: resize_center_crop(&self.images, size)?, labels: self.labels.shallow_clone() })
+    }
+}
+
+/// `u8 → f32` as torchvision computes it: `ToTensor` (`v / 255`) then
+/// `Normalize(0.5, 0.5)` (`(x − 0.5) / 0.5`), in f32, so that the values are
+/// bit-identical to a torchvision pipeline.
+pub(crate) fn u8_to_unit_lut() -> [f32; 256] {
+    let mut lut = [0f32; 256];
+    for (i, v) in lut.iter_mut().enumerate() {
+        *v = (i as f32 / 255.0 - 0.5) / 0.5;
+    }
+    lut
+}
+
+/// Converts bytes to a f32 tensor of `shape` in `[−1, 1]` through the
+/// torchvision lookup table, in one pass, on the CPU.
+pub(crate) fn bytes_to_tensor(bytes: &[u8], shape: &[i64]) -> Result<Tensor> {
+    let n: i64 = shape.iter().product();
+    if n as usize != bytes.len() {
+        return Err(Error::input(format!("{} bytes do not fill a tensor of shape {shape:?}", bytes.len())));
+    }
+    let lut = u8_to_unit_lut();
+    let v: Vec<f32> = bytes.iter().map(|&b| lut[b as usize]).collect();
+    Ok(Tensor::from_slice(&v).view(shape))
+}
+
+/// torchvision's `Resize(size)` followed by `CenterCrop(size)` on square
+/// images, as the authors prepare MNIST for domain adaptation
+/// (`exp_da/data_loader.py`: `Resize(16)`, `CenterCrop(16)`, `ToTensor`, `2x − 1`).
+///
+/// On a PIL image, `Resize` is PIL's antialiased bilinear resize of the 8-bit
+/// image, rounded back to 8 bits. This applies libtorch's antialiased bilinear
+/// interpolation (`_upsample_bilinear2d_aa`, built to match PIL) to the pixel
+/// values in `[0, 255]`, rounds and clamps to whole numbers as PIL does, and
+/// maps back to `[−1, 1]`. Measured against torchvision 0.26 / Pillow on the
+/// test fixture: see `tests/data_resize.rs`.
+///
+/// Non-square images: the shorter side becomes `size` (torchvision's rule),
+/// then the centre `size × size` crop is taken.
+pub fn resize_center_crop(images: &Tensor, size: i64) -> Result<Tensor> {
+    let s = images.size();
+    if s.len() != 4 {
+        return Err(Error::input(format!("resize expects N×C×H×W images, got shape {s:?}")));
+    }
+    if size < 1 {
+        return Err(Error::config("size", format!("must be ≥ 1, got {size}")));
+    }
+    let (h, w) = (s[2], s[3]);
+    if h == size && w == size {
+        return Ok(images.shallow_clone());
+    }
+    // torchvision: the short side to `size`, the long one to int(size * long / short).
+    let (oh, ow) = if h <= w { (size, size * w / h) } else { (size * h / w, size) };
+    let px = (images.to_kind(Kind::Float) + 1.0) * 127.5;
+    let r = px.f_internal_upsample_bilinear2d_aa([oh, ow], false, None, None)?;
+    let r = r.round().clamp(0.0, 255.0);
+    // torchvision's center_crop: int(round((H − size) / 2.0)), Python's round.
+    let half = |d: i64| if d % 2 == 1 && (d / 2) % 2 == 1 { d / 2 + 1 } else { d / 2 };
+    let (top, left) = (half(oh - size), half(ow - size));
+    let r = r.narrow(2, top, size).narrow(3, left, size);
+    Ok((r / 255.0 - 0.5) / 0.5)
+}
