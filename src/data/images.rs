@@ -115,19 +115,25 @@ pub(crate) fn bytes_to_tensor(bytes: &[u8], shape: &[i64]) -> Result<Tensor> {
     Ok(Tensor::from_slice(&v).view(shape))
 }
 
-/// torchvision's `Resize(size)` followed by `CenterCrop(size)` on square
-/// images, as the authors prepare MNIST for domain adaptation
-/// (`exp_da/data_loader.py`: `Resize(16)`, `CenterCrop(16)`, `ToTensor`, `2x − 1`).
+/// torchvision's `Resize(size)` followed by `CenterCrop(size)`, as the
+/// authors prepare MNIST for domain adaptation (`exp_da/data_loader.py`:
+/// `Resize(16)`, `CenterCrop(16)`, `ToTensor`, `2x − 1`).
 ///
-/// On a PIL image, `Resize` is PIL's antialiased bilinear resize of the 8-bit
-/// image, rounded back to 8 bits. This applies libtorch's antialiased bilinear
-/// interpolation (`_upsample_bilinear2d_aa`, built to match PIL) to the pixel
-/// values in `[0, 255]`, rounds and clamps to whole numbers as PIL does, and
-/// maps back to `[−1, 1]`. Measured against torchvision 0.26 / Pillow on the
-/// test fixture: see `tests/data_resize.rs`.
+/// On a PIL image `Resize` is Pillow's antialiased bilinear resample of the
+/// 8-bit image: a horizontal pass, rounded to 8 bits, then a vertical pass,
+/// with weights in 22-bit fixed point (`libImaging/Resample.c`). libtorch's
+/// `_upsample_bilinear2d_aa` computes the same filter in floating point in one
+/// pass and differs from Pillow by one 8-bit level on 11 % of the pixels of
+/// resized MNIST-like images; this function reproduces Pillow's integer
+/// arithmetic instead (as two matrix products in f64, exact for these sizes),
+/// so it agrees with torchvision pixel for pixel (`tests/data_images.rs`).
+/// It is written here because no crate implements Pillow's fixed-point
+/// resample on tensors.
 ///
-/// Non-square images: the shorter side becomes `size` (torchvision's rule),
-/// then the centre `size × size` crop is taken.
+/// Input: images in `[−1, 1]` that are 8-bit levels (as the loaders produce);
+/// they are rounded to the nearest level first. Non-square images: the shorter
+/// side becomes `size` (torchvision's rule), then the centre `size × size`
+/// crop is taken.
 pub fn resize_center_crop(images: &Tensor, size: i64) -> Result<Tensor> {
     let s = images.size();
     if s.len() != 4 {
@@ -140,14 +146,57 @@ pub fn resize_center_crop(images: &Tensor, size: i64) -> Result<Tensor> {
     if h == size && w == size {
         return Ok(images.shallow_clone());
     }
-    // torchvision: the short side to `size`, the long one to int(size * long / short).
+    // torchvision: the short side to `size`, the long one to int(size · long / short).
     let (oh, ow) = if h <= w { (size, size * w / h) } else { (size * h / w, size) };
-    let px = (images.to_kind(Kind::Float) + 1.0) * 127.5;
-    let r = px.f_internal_upsample_bilinear2d_aa([oh, ow], false, None, None)?;
-    let r = r.round().clamp(0.0, 255.0);
+    let dev = images.device();
+    let opts = (Kind::Double, dev);
+    let mut px = ((images.to_kind(Kind::Double) + 1.0) * 127.5).round().clamp(0.0, 255.0);
+    let half = (1u64 << (PIL_PRECISION_BITS - 1)) as f64;
+    let one = (1u64 << PIL_PRECISION_BITS) as f64;
+    if ow != w {
+        let k = Tensor::from_slice(&pil_bilinear_weights(w as usize, ow as usize))
+            .view([ow, w])
+            .to_kind(opts.0)
+            .to_device(dev);
+        px = ((px.f_matmul(&k.tr())? + half) / one).floor().clamp(0.0, 255.0);
+    }
+    if oh != h {
+        let k = Tensor::from_slice(&pil_bilinear_weights(h as usize, oh as usize))
+            .view([oh, h])
+            .to_kind(opts.0)
+            .to_device(dev);
+        px = ((k.f_matmul(&px)? + half) / one).floor().clamp(0.0, 255.0);
+    }
     // torchvision's center_crop: int(round((H − size) / 2.0)), Python's round.
-    let half = |d: i64| if d % 2 == 1 && (d / 2) % 2 == 1 { d / 2 + 1 } else { d / 2 };
-    let (top, left) = (half(oh - size), half(ow - size));
-    let r = r.narrow(2, top, size).narrow(3, left, size);
-    Ok((r / 255.0 - 0.5) / 0.5)
+    let mid = |d: i64| if d % 2 == 1 && (d / 2) % 2 == 1 { d / 2 + 1 } else { d / 2 };
+    let px = px.narrow(2, mid(oh - size), size).narrow(3, mid(ow - size), size).to_kind(Kind::Float);
+    Ok((px / 255.0 - 0.5) / 0.5)
+}
+
+/// Pillow's fixed-point precision for 8-bit images (`Resample.c`: 32 − 8 − 2).
+const PIL_PRECISION_BITS: u32 = 22;
+
+/// Pillow's bilinear resample weights from `input` to `output` samples
+/// (`precompute_coeffs` + `normalize_coeffs_8bpc` of `libImaging/Resample.c`),
+/// as a dense `output × input` matrix of fixed-point integers.
+fn pil_bilinear_weights(input: usize, output: usize) -> Vec<f64> {
+    let scale = input as f64 / output as f64;
+    let filterscale = scale.max(1.0);
+    let support = filterscale; // the bilinear (triangle) filter has support 1
+    let tri = |x: f64| if x.abs() < 1.0 { 1.0 - x.abs() } else { 0.0 };
+    let mut m = vec![0.0; output * input];
+    for xx in 0..output {
+        let center = (xx as f64 + 0.5) * scale;
+        let xmin = ((center - support + 0.5) as i64).max(0) as usize;
+        let xmax = ((center + support + 0.5) as i64).min(input as i64) as usize;
+        let w: Vec<f64> = (xmin..xmax).map(|x| tri((x as f64 - center + 0.5) / filterscale)).collect();
+        let total: f64 = w.iter().sum();
+        for (k, wk) in w.iter().enumerate() {
+            let v = if total != 0.0 { wk / total } else { *wk };
+            let f = v * (1u64 << PIL_PRECISION_BITS) as f64;
+            // C's (int)(±0.5 + f): round half away from zero, then truncate.
+            m[xx * input + xmin + k] = if f < 0.0 { (f - 0.5).trunc() } else { (f + 0.5).trunc() };
+        }
+    }
+    m
 }
