@@ -7,7 +7,7 @@
 //! The archive is read in one pass without being extracted.
 
 use super::fetch::{ensure_file, FetchOptions, RemoteFile};
-use super::images::{u8_to_unit_lut, ImageSet, Split};
+use super::images::{bytes_to_tensor, ImageSet, Split};
 use crate::error::{Error, Result};
 use std::io::Read;
 use std::path::Path;
@@ -75,7 +75,6 @@ pub fn read_cifar_archive(path: &Path, split: Split) -> Result<(Tensor, Tensor)>
 /// Decodes whole batches of records.
 fn decode_records(batches: &[Vec<u8>]) -> Result<(Tensor, Tensor)> {
     let n: usize = batches.iter().map(|b| b.len() / RECORD).sum();
-    let lut = u8_to_unit_lut();
     let mut px = Vec::with_capacity(n * (RECORD - 1));
     let mut labels = Vec::with_capacity(n);
     for b in batches {
@@ -87,10 +86,10 @@ fn decode_records(batches: &[Vec<u8>]) -> Result<(Tensor, Tensor)> {
                 return Err(Error::input(format!("label {} out of range 0..=9 in record {}", rec[0], labels.len())));
             }
             labels.push(rec[0] as i64);
-            px.extend(rec[1..].iter().map(|&v| lut[v as usize]));
+            px.extend_from_slice(&rec[1..]);
         }
     }
-    Ok((Tensor::from_slice(&px).view([n as i64, 3, 32, 32]), Tensor::from_slice(&labels)))
+    Ok((bytes_to_tensor(&px, &[n as i64, 3, 32, 32])?, Tensor::from_slice(&labels)))
 }
 
 /// The remote archive.

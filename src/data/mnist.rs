@@ -110,12 +110,12 @@ pub fn read_idx_images(path: &Path) -> Result<Tensor> {
     bytes_to_tensor(&bytes[off..], &[d[0] as i64, 1, d[1] as i64, d[2] as i64]).map_err(|e| Error::file(path, e))
 }
 
-/// Reads an IDX image file (gzip or plain) as raw bytes: `(n, rows, cols, data)`.
-pub fn read_idx_images_u8(path: &Path) -> Result<(usize, usize, usize, Vec<u8>)> {
-    let mut bytes = read_maybe_gz(path)?;
+/// Reads an IDX image file (gzip or plain) as its bytes: `N×1×H×W` u8 on
+/// the CPU (what torchvision's `MNIST.data` holds, with a channel axis).
+pub fn read_idx_images_u8(path: &Path) -> Result<Tensor> {
+    let bytes = read_maybe_gz(path)?;
     let (d, off) = parse_idx(&bytes, IMAGES_MAGIC, "image", path)?;
-    bytes.drain(..off);
-    Ok((d[0], d[1], d[2], bytes))
+    Ok(Tensor::from_slice(&bytes[off..]).view([d[0] as i64, 1, d[1] as i64, d[2] as i64]))
 }
 
 /// Reads an IDX label file (gzip or plain) into `N` i64 on the CPU.
