@@ -6,7 +6,7 @@
 //! [`FetchOptions::verify`] checks its MD5 (and SHA-256 where known) anyway.
 //!
 //! A download streams into a temporary file next to its destination
-//! (`.NAME.tmp-PID`), hashing as it goes, and is renamed to its final name only
+//! (`.NAME.tmp-PID-N`), hashing as it goes, and is renamed to its final name only
 //! when the checksums match: an interrupted or corrupt download leaves nothing
 //! in the cache. The mirrors are tried in order, as torchvision does;
 //! `WGFLOW_DATA_MIRROR=URL` (an `http://`, `https://` or `file://` folder)
@@ -124,6 +124,7 @@ pub fn ensure_file(file: &RemoteFile, dir: &Path, opts: &FetchOptions) -> Result
             ),
         ));
     }
+    let created = !dir.exists();
     crate::io::create_dir_all(dir)?;
     let mut tried = Vec::new();
     for url in &urls {
@@ -131,6 +132,9 @@ pub fn ensure_file(file: &RemoteFile, dir: &Path, opts: &FetchOptions) -> Result
             Ok(()) => return Ok(path),
             Err(e) => tried.push(format!("{url}: {e}")),
         }
+    }
+    if created {
+        let _ = std::fs::remove_dir(dir); // only if still empty: leave the cache as it was
     }
     Err(Error::file(
         &path,
@@ -192,7 +196,10 @@ fn hex(bytes: &[u8]) -> String {
 fn download_verified(url: &str, dest: &Path, file: &RemoteFile, quiet: bool) -> std::result::Result<(), String> {
     let (reader, len) = open_url(url)?;
     let dir = dest.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{}.tmp-{}", file.name, std::process::id()));
+    // Unique per process and per call, so that concurrent downloads never share a temporary file.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{}.tmp-{}-{call}", file.name, std::process::id()));
     let result = (|| -> std::result::Result<(), String> {
         let mut out = std::fs::File::create(&tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
         let bar = progress_bar(&file.name, len, quiet);

