@@ -504,6 +504,13 @@ fn cli_fetch_reports_bad_names_missing_files_and_bad_downloads_in_one_line() {
         &wgflow(&["data", "fetch", "usps", "--dir", r, "--offline"], &[]),
         &["usps.bz2", "missing", "csie.ntu.edu.tw"],
     );
+    // WGFLOW_DATA is the cache root when --dir is absent; --dir wins over it.
+    let env_root = root.path().join("from-env");
+    let out = wgflow(&["data", "fetch", "cifar10", "--offline"], &[("WGFLOW_DATA", env_root.to_str().unwrap())]);
+    one_line(&out, &[&env_root.join("cifar10/cifar-10-binary.tar.gz").display().to_string(), "missing"]);
+    let out =
+        wgflow(&["data", "fetch", "cifar10", "--offline", "--dir", r], &[("WGFLOW_DATA", env_root.to_str().unwrap())]);
+    one_line(&out, &[&root.path().join("cifar10/cifar-10-binary.tar.gz").display().to_string()]);
     // A mirror serving a corrupt file: checksum error, nothing in the cache.
     let mirror = root.path().join("mirror");
     write(&mirror, "usps.bz2", b"corrupt");
