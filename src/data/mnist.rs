@@ -9,7 +9,7 @@
 //! crate reads only uncompressed files and panics on bad input).
 
 use super::fetch::{ensure_file, FetchOptions, RemoteFile};
-use super::images::{bytes_to_tensor, ImageSet, Split};
+use super::images::{advise_huge_pages, bytes_to_tensor, ImageSet, Split};
 use crate::error::{Error, Result};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -44,9 +44,10 @@ pub const FASHION_FILES: [(&str, &str); 4] = [
 /// Reads a whole file, decompressing it when it starts with the gzip magic
 /// bytes (whatever its name).
 pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).map_err(|e| Error::file(path, format!("cannot read: {e}")))?;
+    let raw = read_file(path)?;
     if raw.len() >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
         let mut out = Vec::with_capacity(raw.len() * 2);
+        advise_huge_pages(out.as_mut_ptr(), out.capacity());
         flate2::read::MultiGzDecoder::new(&raw[..])
             .read_to_end(&mut out)
             .map_err(|e| Error::file(path, format!("cannot decompress (gzip): {e}")))?;
@@ -54,6 +55,18 @@ pub fn read_maybe_gz(path: &Path) -> Result<Vec<u8>> {
     } else {
         Ok(raw)
     }
+}
+
+/// `std::fs::read` into a buffer advised to use huge pages (see
+/// [`advise_huge_pages`]).
+fn read_file(path: &Path) -> Result<Vec<u8>> {
+    let bad = |e: std::io::Error| Error::file(path, format!("cannot read: {e}"));
+    let mut f = std::fs::File::open(path).map_err(bad)?;
+    let len = f.metadata().map_err(bad)?.len() as usize;
+    let mut buf = Vec::with_capacity(len + 1);
+    advise_huge_pages(buf.as_mut_ptr(), buf.capacity());
+    f.read_to_end(&mut buf).map_err(bad)?;
+    Ok(buf)
 }
 
 /// Parses an IDX header of `ndims` dimensions with `magic`; returns the
@@ -115,7 +128,14 @@ pub fn read_idx_images(path: &Path) -> Result<Tensor> {
 pub fn read_idx_images_u8(path: &Path) -> Result<Tensor> {
     let bytes = read_maybe_gz(path)?;
     let (d, off) = parse_idx(&bytes, IMAGES_MAGIC, "image", path)?;
-    Ok(Tensor::from_slice(&bytes[off..]).view([d[0] as i64, 1, d[1] as i64, d[2] as i64]))
+    let data = &bytes[off..];
+    let t = Tensor::f_empty([d[0] as i64, 1, d[1] as i64, d[2] as i64], (tch::Kind::Uint8, Device::Cpu))?;
+    // SAFETY: `t` was just created by `empty`: contiguous, u8, on the CPU,
+    // exactly `data.len()` elements (checked by `parse_idx`), not shared.
+    let out: &mut [u8] = unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut u8, data.len()) };
+    advise_huge_pages(out.as_mut_ptr(), out.len());
+    out.copy_from_slice(data);
+    Ok(t)
 }
 
 /// Reads an IDX label file (gzip or plain) into `N` i64 on the CPU.
