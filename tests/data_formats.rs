@@ -424,6 +424,7 @@ fn present_files_are_trusted_unless_verify_is_asked() {
     let verify = FetchOptions { verify: true, ..trust };
     let m = err_text(ensure_file(&f, cache.path(), &verify).unwrap_err());
     assert!(m.contains("usps.bz2") && m.contains("checksum mismatch") && m.contains(&md5_hex(b"whatever")), "{m}");
+    assert!(m.contains("delete the file to download it again"), "{m}");
     assert!(p.exists(), "verification must not delete the user's file");
 }
 

@@ -106,7 +106,12 @@ pub fn ensure_file(file: &RemoteFile, dir: &Path, opts: &FetchOptions) -> Result
     let path = dir.join(&file.name);
     if path.is_file() {
         if opts.verify {
-            verify_file(&path, file)?;
+            verify_file(&path, file).map_err(|e| match e {
+                Error::File { path, msg } => {
+                    Error::File { msg: format!("{msg} (delete the file to download it again)"), path }
+                }
+                e => e,
+            })?;
         }
         return Ok(path);
     }
