@@ -100,3 +100,28 @@ fn real_files_in_the_cache_are_trusted_and_verify_tells_they_differ_from_the_pub
     assert!(stdout.contains("fashion-mnist train: 60000 images 1×28×28"), "{stdout}");
     assert!(stdout.contains("fashion-mnist test: 10000 images 1×28×28"), "{stdout}");
 }
+
+/// The MV-Gaussian source of 004 §6.2 fitted to real images: a 784-dimensional
+/// covariance that the Cholesky factor reproduces, and samples with the data's
+/// mean and pixel variances.
+#[test]
+fn gaussian_fitted_to_real_images_samples_their_moments() {
+    let Some(dir) = debian_dir() else { return };
+    tch::manual_seed(5); // the only test of this file that draws from libtorch's generator
+    let test = load_idx_dir(&dir, Split::Test, Device::Cpu).unwrap();
+    let mut g = wgflow::data::MvGaussian::fit(&test.images).unwrap();
+    assert_eq!(g.dim(), 784);
+    let want = &g.cov + tch::Tensor::eye(784, (Kind::Double, Device::Cpu)) * g.jitter;
+    let err = (g.chol.matmul(&g.chol.tr()) - &want).abs().max().double_value(&[]);
+    assert!(err < 1e-9, "L Lᵀ differs from Σ + jitter·I by {err}");
+    let n = 20_000;
+    let y = g.sample(n, Device::Cpu).unwrap();
+    assert_eq!(y.size(), [n, 1, 28, 28]);
+    let y = y.view([n, 784]).to_kind(Kind::Double);
+    let dm = (y.mean_dim(0, false, Kind::Double) - &g.mean).abs().max().double_value(&[]);
+    let var = y.var_dim(0, false, false);
+    let dv = (var - g.cov.diagonal(0, 0, 1)).abs().max().double_value(&[]);
+    println!("MvGaussian on Fashion-MNIST test: jitter {:.3e}, |L Lᵀ − Σ − jI| {err:.2e}, mean error {dm:.4}, variance error {dv:.4}", g.jitter);
+    // Pixel variances ≤ 1 here: standard errors ≤ 1/√n ≈ 0.007 (mean), ≤ √2/√n ≈ 0.01 (variance).
+    assert!(dm < 0.05 && dv < 0.08, "mean error {dm}, variance error {dv}");
+}
