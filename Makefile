@@ -3,6 +3,7 @@
 #   make demo    train W1-FE on the 8-Gaussian ring for K = 1,3,5,10 and write
 #                the plots and the comparison table to runs/ring/
 #   make test    cargo fmt --check, clippy -D warnings, and the test suite
+#   make bench-data  Fashion-MNIST decoding speed against torchvision
 #
 # Both install what they need first (`make setup`):
 #   .venv/            python venv holding PyPI torch==$(TORCH_VERSION) (libtorch for tch)
@@ -13,12 +14,13 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 TORCH_VERSION := 2.11.0
+TORCHVISION_VERSION := 0.26.0
 VENV := .venv
 VPY := $(VENV)/bin/python
 CARGO ?= cargo
 DEMO_ARGS ?= --k 1,3,5,10 --critic lp --out runs/ring
 
-.PHONY: setup toolchain demo test fmt clippy clean
+.PHONY: setup toolchain demo test fmt clippy clean bench-data
 
 setup: toolchain $(VENV)/libtorch
 
@@ -62,6 +64,16 @@ clippy: setup
 
 test: setup fmt clippy
 	$(CARGO) test
+
+# Fashion-MNIST decoding, wgflow against torchvision (benches/data.rs). Needs
+# Debian's dataset-fashion-mnist (installed here when root) and torchvision.
+bench-data: setup
+	@[ -d /usr/share/datasets/fashion-mnist ] || [ -n "$$WGFLOW_FASHION_MNIST_DIR" ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null; \
+	  else echo "error: install Debian's dataset-fashion-mnist or set WGFLOW_FASHION_MNIST_DIR" >&2; exit 1; fi; }
+	$(VPY) -m pip install -q torchvision==$(TORCHVISION_VERSION) pillow numpy
+	WGFLOW_PYTHON=$(abspath $(VPY)) $(CARGO) bench --bench data
 
 clean:
 	rm -rf runs

@@ -2,11 +2,13 @@
 //!
 //! ```text
 //! wgflow run ring --k 1,3,5,10 --critic lp --out runs/ring [--epochs N] [--seed S] [--device D]
+//! wgflow data fetch mnist|fashion-mnist|usps|cifar10 [--dir DIR] [--verify] [--offline]
 //! ```
 //!
 //! Exit codes: 0 success, 1 a failure while running, 2 bad input (a flag or
 //! config value, named in one line on stderr).
 
+mod data;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +26,8 @@ struct Cli {
 enum Command {
     /// Run a paper's experiment.
     Run(run::RunArgs),
+    /// Download, check and cache the image data sets.
+    Data(data::DataArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,5 +60,6 @@ fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> wgflow::Result<()> {
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Data(args) => data::run(args),
     }
 }
