@@ -4,6 +4,8 @@
 #                the plots and the comparison table to runs/ring/
 #   make test    cargo fmt --check, clippy -D warnings, and the test suite (with
 #                the pinned Python reference packages of `make test-deps`)
+#   make bench-data  Fashion-MNIST decoding speed against torchvision
+#   make bench-metrics  evaluators against POT, scikit-learn, pytorch-fid
 #
 # Both install what they need first (`make setup`):
 #   .venv/            python venv holding PyPI torch==$(TORCH_VERSION) (libtorch for tch)
@@ -14,19 +16,20 @@
 SHELL := /bin/bash
 PYTHON ?= python3
 TORCH_VERSION := 2.11.0
+TORCHVISION_VERSION := 0.26.0
 VENV := .venv
 VPY := $(VENV)/bin/python
 CARGO ?= cargo
 DEMO_ARGS ?= --k 1,3,5,10 --critic lp --out runs/ring
 
-.PHONY: setup toolchain demo test test-deps fid-weights bench-metrics fmt clippy clean
+.PHONY: setup toolchain demo test test-deps fid-weights bench-metrics fmt clippy clean bench-data
 
 # Reference implementations the parity tests compare against (POT, scikit-learn,
 # pytorch-fid), pinned, installed into the venv. pytorch-fid and torchvision
 # (which pytorch-fid imports) without dependencies, so that they cannot replace
 # the pinned torch; torchvision 0.26 is the release built for torch 2.11.
 TEST_PY_DEPS := numpy==2.4.6 scipy==1.17.1 pillow==13.0.0 POT==0.9.7.post1 scikit-learn==1.9.1
-TEST_PY_NODEPS := pytorch-fid==0.3.0 torchvision==0.26.0
+TEST_PY_NODEPS := pytorch-fid==0.3.0 torchvision==$(TORCHVISION_VERSION)
 
 setup: toolchain $(VENV)/libtorch
 
@@ -89,6 +92,16 @@ bench-metrics: setup test-deps
 
 test: setup test-deps fmt clippy
 	$(CARGO) test
+
+# Fashion-MNIST decoding, wgflow against torchvision (benches/data.rs). Needs
+# Debian's dataset-fashion-mnist (installed here when root) and torchvision.
+bench-data: setup
+	@[ -d /usr/share/datasets/fashion-mnist ] || [ -n "$$WGFLOW_FASHION_MNIST_DIR" ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null; \
+	  else echo "error: install Debian's dataset-fashion-mnist or set WGFLOW_FASHION_MNIST_DIR" >&2; exit 1; fi; }
+	$(VPY) -m pip install -q torchvision==$(TORCHVISION_VERSION) pillow numpy
+	WGFLOW_PYTHON=$(abspath $(VPY)) $(CARGO) bench --bench data
 
 clean:
 	rm -rf runs

@@ -46,7 +46,7 @@ pub use error::{Error, Result};
 
 /// The names a notebook or script usually needs.
 pub mod prelude {
-    pub use crate::critic::{Constraint, W1Critic};
+    pub use crate::critic::{Constraint, Critic, CriticConfig, GanLoss, PsiParam, Regularisation, W2Penalty};
     pub use crate::data::{SpiralArm, Toy};
     pub use crate::device::{choose_device, device_name, seed_all};
     pub use crate::error::{Error, Result};
@@ -56,6 +56,6 @@ pub mod prelude {
     pub use crate::nets::{Activation, Init, Mlp, MlpConfig};
     pub use crate::optim::{Adam, AdamConfig};
     pub use crate::plot::{Figure, LineChart, Series, TransportPanels, TransportPlot};
-    pub use crate::train::{CriticConfig, History, Row, RunConfig, TrainConfig, Trainer};
+    pub use crate::train::{History, Row, RunConfig, TrainConfig, Trainer};
     pub use tch::{Device, Kind, Tensor};
 }

@@ -12,17 +12,17 @@
 //! `G(z_fixed)` and a fixed target sample ([`crate::metrics::emd`]), as the
 //! authors evaluate with `ot.emd2` on 512 vs 512 points.
 
-use crate::critic::{Constraint, W1Critic};
+use crate::critic::{Constraint, Critic, CriticConfig};
 use crate::data::Toy;
 use crate::error::{Error, Result};
-use crate::flow::{adversarial, euler, StepConfig};
+use crate::flow::{adversarial, barycentric, euler, proximal, StepConfig};
 use crate::metrics::emd;
 use crate::nets::{Mlp, MlpConfig};
 use crate::optim::{Adam, AdamConfig};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Instant;
-use tch::{nn, Device, Tensor};
+use tch::{nn, Device, Kind, Tensor};
 
 /// The schedule and optimizers. `Default` is 000 §5: 800 epochs, 10 critic
 /// updates per epoch, batch 512, Adam with γ_g = γ_d = 1e-4 (β = (0.9, 0.999)
@@ -78,14 +78,6 @@ impl TrainConfig {
     }
 }
 
-/// The critic: network and Lipschitz constraint.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CriticConfig {
-    pub net: MlpConfig,
-    pub constraint: Constraint,
-}
-
 /// One run on 2D data: what to sample, the networks, the method's steps and
 /// the schedule. Serialises to the `config.toml` of a run directory.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -106,7 +98,7 @@ impl Default for RunConfig {
             source: Toy::standard_gaussian(),
             target: Toy::ring(),
             generator: MlpConfig::generator_2d(),
-            critic: CriticConfig { net: MlpConfig::critic_2d(), constraint: Constraint::Lp { lambda: 10.0 } },
+            critic: CriticConfig::W1 { net: MlpConfig::critic_2d(), constraint: Constraint::Lp { lambda: 10.0 } },
             step: StepConfig::Euler { eps: 1.0, k: 1 },
             train: TrainConfig::default(),
         }
@@ -119,15 +111,36 @@ impl RunConfig {
         self.source.validate("source")?;
         self.target.validate("target")?;
         self.generator.validate("generator")?;
-        self.critic.net.validate("critic.net")?;
-        self.critic.constraint.validate("critic.constraint")?;
+        self.critic.validate()?;
         self.step.validate("step")?;
         self.train.validate()?;
         if self.generator.in_dim != 2 || self.generator.out_dim != 2 {
             return Err(Error::config("generator", "the toy sets are 2D: in_dim and out_dim must be 2"));
         }
-        if self.critic.net.in_dim != 2 || self.critic.net.out_dim != 1 {
-            return Err(Error::config("critic.net", "a 2D potential needs in_dim = 2 and out_dim = 1"));
+        if self.critic.net().in_dim != 2 {
+            return Err(Error::config("critic.net.in_dim", "a 2D potential needs in_dim = 2"));
+        }
+        if let StepConfig::SemiBackward { potential, .. } = &self.step {
+            if potential.in_dim != 2 {
+                return Err(Error::config("step.potential.in_dim", "a 2D potential needs in_dim = 2"));
+            }
+        }
+        if let StepConfig::Barycentric { dual_epochs } = self.step {
+            if !matches!(self.critic, CriticConfig::W2 { .. }) {
+                return Err(Error::config(
+                    "step",
+                    format!("barycentric needs critic.kind = \"w2\" (a dual pair), got \"{}\"", self.critic.name()),
+                ));
+            }
+            if dual_epochs >= self.train.epochs {
+                return Err(Error::config(
+                    "step.dual_epochs",
+                    format!(
+                        "must be < train.epochs ({}) to leave epochs for the map, got {dual_epochs}",
+                        self.train.epochs
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -225,16 +238,31 @@ pub struct Snapshot {
     pub generated: Vec<[f64; 2]>,
 }
 
+/// The frozen copy of the generator that proximal steps compare against.
+struct PrevGenerator {
+    vs: nn::VarStore,
+    net: Mlp,
+}
+
+/// The SBE potential Φ_p and its optimizer.
+struct SbePotential {
+    _vs: nn::VarStore,
+    net: Mlp,
+    opt: Adam,
+}
+
 /// Trains one [`RunConfig`].
 pub struct Trainer {
     cfg: RunConfig,
     device: Device,
-    _g_vs: nn::VarStore,
+    g_vs: nn::VarStore,
     _d_vs: nn::VarStore,
     generator: Mlp,
-    critic: W1Critic,
+    critic: Critic,
     opt_g: Adam,
     opt_d: Adam,
+    prev: Option<PrevGenerator>,
+    sbe: Option<SbePotential>,
     fixed_z: Tensor,
     fixed_x: Tensor,
     epoch: usize,
@@ -251,25 +279,59 @@ impl Trainer {
     /// samples.
     pub fn new(cfg: RunConfig, device: Device) -> Result<Self> {
         cfg.validate()?;
+        // The frozen copy of the generator (proximal steps) is built before
+        // seeding and overwritten from the generator below, so that it draws
+        // nothing from the seeded stream: RWP with h = ∞ then replays the
+        // plain GAN run exactly.
+        let prev_parts = match cfg.step {
+            StepConfig::Proximal { .. } | StepConfig::SemiBackward { .. } => {
+                let vs = nn::VarStore::new(device);
+                let net = Mlp::new(&(vs.root() / "generator"), &cfg.generator)?;
+                Some((vs, net))
+            }
+            _ => None,
+        };
         crate::device::seed_all(cfg.train.seed);
+        // The evaluation samples first, so they depend on the seed alone and
+        // every method run with one seed is judged on the same points.
+        let fixed_z = cfg.source.sample(cfg.train.eval_size, device)?;
+        let fixed_x = cfg.target.sample(cfg.train.eval_size, device)?;
         let g_vs = nn::VarStore::new(device);
         let d_vs = nn::VarStore::new(device);
         let generator = Mlp::new(&(g_vs.root() / "generator"), &cfg.generator)?;
-        let critic = W1Critic::new(&(d_vs.root() / "critic"), &cfg.critic.net, cfg.critic.constraint)?;
+        let critic = Critic::new(&(d_vs.root() / "critic"), &cfg.critic)?;
         let opt_g = Adam::new(g_vs.trainable_variables(), cfg.train.generator_opt)?;
         let opt_d = Adam::new(d_vs.trainable_variables(), cfg.train.critic_opt)?;
-        let fixed_z = cfg.source.sample(cfg.train.eval_size, device)?;
-        let fixed_x = cfg.target.sample(cfg.train.eval_size, device)?;
+        let prev = match prev_parts {
+            Some((mut vs, net)) => {
+                vs.copy(&g_vs)?;
+                vs.freeze();
+                Some(PrevGenerator { vs, net })
+            }
+            None => None,
+        };
+        let sbe = match &cfg.step {
+            StepConfig::SemiBackward { potential, .. } => {
+                let vs = nn::VarStore::new(device);
+                let net = Mlp::new(&(vs.root() / "potential"), potential)?;
+                // 002 App. G: the same Adam settings for all three networks.
+                let opt = Adam::new(vs.trainable_variables(), cfg.train.generator_opt)?;
+                Some(SbePotential { _vs: vs, net, opt })
+            }
+            _ => None,
+        };
         let nan = || Tensor::from(f64::NAN);
         Ok(Trainer {
             cfg,
             device,
-            _g_vs: g_vs,
+            g_vs,
             _d_vs: d_vs,
             generator,
             critic,
             opt_g,
             opt_d,
+            prev,
+            sbe,
             fixed_z,
             fixed_x,
             epoch: 0,
@@ -301,7 +363,7 @@ impl Trainer {
     pub fn generator(&self) -> &Mlp {
         &self.generator
     }
-    pub fn critic(&self) -> &W1Critic {
+    pub fn critic(&self) -> &Critic {
         &self.critic
     }
 
@@ -315,11 +377,20 @@ impl Trainer {
         let start = Instant::now();
         let n = self.cfg.train.batch_size;
         let dev = self.device;
+        // Barycentric-OT: the dual between source and data first, then the
+        // map with the critic frozen.
+        let (critic_iters, fit_generator, critic_on_source) = match self.cfg.step {
+            StepConfig::Barycentric { dual_epochs } if self.epoch < dual_epochs => {
+                (self.cfg.train.critic_iters, false, true)
+            }
+            StepConfig::Barycentric { .. } => (0, true, true),
+            _ => (self.cfg.train.critic_iters, true, false),
+        };
         // Step 1: estimate the potential.
-        for _ in 0..self.cfg.train.critic_iters {
+        for _ in 0..critic_iters {
             let x = self.cfg.target.sample(n, dev)?;
             let z = self.cfg.source.sample(n, dev)?;
-            let y = tch::no_grad(|| self.generator.forward_t(&z, true));
+            let y = if critic_on_source { z } else { tch::no_grad(|| self.generator.forward_t(&z, true)) };
             self.opt_d.zero_grad();
             let l = self.critic.loss(&x, &y)?;
             l.loss.f_backward()?;
@@ -328,22 +399,98 @@ impl Trainer {
             self.last_critic_loss = l.loss.detach();
             self.last_estimate = l.estimate;
         }
-        // Steps 2 and 3: move the particles, fit the generator.
-        let z = self.cfg.source.sample(n, dev)?;
-        let critic = &self.critic;
-        let generator = &self.generator;
-        let phi = |t: &Tensor| critic.phi(t);
-        let gen = |t: &Tensor| generator.forward_t(t, true);
-        self.last_generator_loss = match self.cfg.step {
-            StepConfig::Euler { eps, k } => {
-                let y = tch::no_grad(|| generator.forward_t(&z, true));
-                let targets = euler::euler_targets(&phi, &y, eps)?;
-                euler::persistent_fit(&gen, &mut self.opt_g, &z, &targets, k)?
-            }
-            StepConfig::Adversarial { k } => adversarial::persistent_adversarial(&phi, &gen, &mut self.opt_g, &z, k)?,
-        };
+        if fit_generator {
+            self.generator_phase()?;
+        }
         self.epoch += 1;
         self.train_seconds += start.elapsed().as_secs_f64();
+        Ok(())
+    }
+
+    /// Steps 2 and 3: move the particles, fit the generator.
+    fn generator_phase(&mut self) -> Result<()> {
+        let n = self.cfg.train.batch_size;
+        let dev = self.device;
+        let critic = &self.critic;
+        let generator = &self.generator;
+        let potential = |t: &Tensor| critic.generator_potential(t);
+        let gen = |t: &Tensor| generator.forward_t(t, true);
+        let step = self.cfg.step.clone();
+        self.last_generator_loss = match step {
+            StepConfig::Euler { eps, k } => {
+                let z = self.cfg.source.sample(n, dev)?;
+                let y = tch::no_grad(|| gen(&z));
+                let targets = euler::euler_targets(&potential, &y, eps)?;
+                euler::persistent_fit(&gen, &mut self.opt_g, &z, &targets, k)?
+            }
+            StepConfig::Adversarial { k } => {
+                let z = self.cfg.source.sample(n, dev)?;
+                adversarial::persistent_adversarial(&potential, &gen, &mut self.opt_g, &z, k)?
+            }
+            StepConfig::Proximal { h, iters } => {
+                let prev =
+                    self.prev.as_mut().ok_or_else(|| Error::input("proximal step without a previous generator"))?;
+                prev.vs.copy(&self.g_vs)?;
+                let mut last = Tensor::f_zeros([], (Kind::Float, dev))?;
+                for _ in 0..iters {
+                    let z = self.cfg.source.sample(n, dev)?;
+                    let before = tch::no_grad(|| prev.net.forward_t(&z, true));
+                    self.opt_g.zero_grad();
+                    let loss = proximal::rwp_loss(&potential, &gen(&z), &before, h)?;
+                    loss.f_backward()?;
+                    self.opt_g.step()?;
+                    last = loss.detach();
+                }
+                last
+            }
+            StepConfig::SemiBackward { h, iters, potential_iters, .. } => {
+                let prev = self.prev.as_mut().ok_or_else(|| Error::input("SBE step without a previous generator"))?;
+                let sbe = self.sbe.as_mut().ok_or_else(|| Error::input("SBE step without a potential"))?;
+                let phi_p = |t: &Tensor| sbe.net.forward_t(t, true).squeeze_dim(-1);
+                for _ in 0..potential_iters {
+                    let z = self.cfg.source.sample(n, dev)?;
+                    let out = tch::no_grad(|| gen(&z));
+                    let before = tch::no_grad(|| prev.net.forward_t(&z, true));
+                    sbe.opt.zero_grad();
+                    // Ascent: minimise the negated objective.
+                    let obj = proximal::sbe_potential_objective(&phi_p, &out, &before, h)?;
+                    (-obj).f_backward()?;
+                    sbe.opt.step()?;
+                }
+                // The next phase's Φ_p compares against the generator as it is now.
+                prev.vs.copy(&self.g_vs)?;
+                let mut last = Tensor::f_zeros([], (Kind::Float, dev))?;
+                for _ in 0..iters {
+                    let z = self.cfg.source.sample(n, dev)?;
+                    self.opt_g.zero_grad();
+                    let loss = proximal::sbe_generator_loss(&potential, &phi_p, &gen(&z), h)?;
+                    loss.f_backward()?;
+                    self.opt_g.step()?;
+                    last = loss.detach();
+                }
+                last
+            }
+            StepConfig::Barycentric { .. } => {
+                let w2 = critic.as_w2().ok_or_else(|| Error::config("step", "barycentric needs a w2 critic"))?;
+                let x = self.cfg.target.sample(n, dev)?;
+                let z = self.cfg.source.sample(n, dev)?;
+                let w = tch::no_grad(|| -> Result<Tensor> {
+                    barycentric::plan_weights(
+                        &w2.phi(&z),
+                        &w2.psi(&x),
+                        &z,
+                        &x,
+                        w2.penalty.regularisation,
+                        w2.penalty.lambda_ineq,
+                    )
+                })?;
+                self.opt_g.zero_grad();
+                let loss = barycentric::barycentric_loss(&x, &gen(&z), &w)?;
+                loss.f_backward()?;
+                self.opt_g.step()?;
+                loss.detach()
+            }
+        };
         Ok(())
     }
 
@@ -367,11 +514,13 @@ impl Trainer {
             w1: emd::wasserstein(&y, &self.fixed_x, 1).map_err(|e| self.diverged("generated samples", e))?,
             w2: emd::wasserstein(&y, &self.fixed_x, 2).map_err(|e| self.diverged("generated samples", e))?,
         };
-        if self.epoch > 0 {
-            for (name, v) in [("critic loss", row.critic_loss), ("generator loss", row.generator_loss)] {
-                if !v.is_finite() {
-                    return Err(Error::input(format!("training diverged at epoch {}: the {name} is {v}", self.epoch)));
-                }
+        let trained = [
+            ("critic loss", row.critic_loss, self.opt_d.steps() > 0),
+            ("generator loss", row.generator_loss, self.opt_g.steps() > 0),
+        ];
+        for (name, v, updated) in trained {
+            if updated && !v.is_finite() {
+                return Err(Error::input(format!("training diverged at epoch {}: the {name} is {v}", self.epoch)));
             }
         }
         self.history.rows.push(row.clone());

@@ -30,6 +30,44 @@ fn malformed_flags_get_one_line_and_exit_2() {
     assert_usage_error(&["run", "moons"], "moons");
     assert_usage_error(&["run", "ring", "--bogus"], "--bogus");
     assert_usage_error(&["frobnicate"], "frobnicate");
+    assert_usage_error(&["run", "ring", "--method", "w3gan"], "--method");
+    assert_usage_error(&["run", "ring", "--method", "w2fe", "--critic", "gp"], "--critic");
+    assert_usage_error(&["run", "ot-maps", "--methods", "w2gan,nope"], "--methods");
+    assert_usage_error(&["run", "ot-maps", "--datasets", "moons"], "--datasets");
+}
+
+#[test]
+fn ot_maps_prints_the_map_error_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("maps");
+    let out = wgflow(&[
+        "run",
+        "ot-maps",
+        "--datasets",
+        "four-gaussians",
+        "--methods",
+        "w2gan,baryot-l2",
+        "--epochs",
+        "4",
+        "--quiet",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("| method | four-gaussians |"), "{stdout}");
+    assert!(stdout.contains("| w2gan |") && stdout.contains("| baryot-l2 |"), "{stdout}");
+    assert!(out_dir.join("four-gaussians.png").is_file() && out_dir.join("map_errors.json").is_file());
+    let table: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("map_errors.json")).unwrap()).unwrap();
+    let rows = table["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    for r in rows {
+        // Identity-initialised generators after 4 epochs: the map error is
+        // close to the squared W2 between the samples, far from 0.
+        let e = r["map_error"].as_f64().unwrap();
+        assert!(e.is_finite() && e > 0.1, "{r}");
+    }
 }
 
 #[test]

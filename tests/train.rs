@@ -5,7 +5,7 @@ mod common;
 use common::rng_lock;
 
 use tch::Device;
-use wgflow::critic::Constraint;
+use wgflow::critic::{Constraint, CriticConfig};
 use wgflow::flow::StepConfig;
 use wgflow::optim::AdamConfig;
 use wgflow::train::{History, RunConfig, Trainer};
@@ -67,13 +67,13 @@ fn same_seed_same_history_different_seed_different_history() {
 fn weight_clipping_keeps_critic_weights_in_range() {
     let _rng = rng_lock();
     let mut cfg = small(1, 1);
-    cfg.critic.constraint = Constraint::Clip { c: 0.01 };
+    cfg.critic = CriticConfig::W1 { net: cfg.critic.net().clone(), constraint: Constraint::Clip { c: 0.01 } };
     cfg.train.epochs = 3;
     let mut t = Trainer::new(cfg, Device::Cpu).unwrap();
     for _ in 0..3 {
         t.train_epoch().unwrap();
     }
-    let max = t.critic().net_abs_max();
+    let max = t.critic().as_w1().unwrap().net_abs_max();
     assert!(max <= 0.01 + 1e-7, "critic weight {max} escaped the clip");
 }
 
@@ -139,7 +139,7 @@ fn config_round_trips_and_refuses_bad_values() {
     bad.train.batch_size = 0;
     assert!(bad.validate().unwrap_err().to_string().contains("train.batch_size"));
     let mut bad = cfg.clone();
-    bad.critic.net.out_dim = 2;
+    bad.critic.net_mut().out_dim = 2;
     assert!(bad.validate().unwrap_err().to_string().contains("critic.net"));
     let mut bad = cfg;
     bad.generator.in_dim = 3;

@@ -1,6 +1,6 @@
 //! The W1 critic (Kantorovich potential) and its Lipschitz constraints.
 
-use super::gradient;
+use super::{gradient, per_row_uniform};
 use crate::error::{Error, Result};
 use crate::nets::{Mlp, MlpConfig};
 use serde::{Deserialize, Serialize};
@@ -65,9 +65,7 @@ pub fn interpolates(x: &Tensor, y: &Tensor) -> Result<Tensor> {
             y.size()
         )));
     }
-    let mut shape = vec![x.size()[0]];
-    shape.extend(std::iter::repeat_n(1, x.dim() - 1));
-    let t = Tensor::f_rand(shape.as_slice(), (x.kind(), x.device()))?;
+    let t = per_row_uniform(x)?;
     let a = x.detach() * &t;
     let b = y.detach() * (-&t + 1.0);
     Ok((a + b).detach())

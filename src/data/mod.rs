@@ -2,10 +2,30 @@
 //!
 //! * [`toy`]: the 2D sets of the papers (8-Gaussian ring, 25-Gaussian grid,
 //!   4 Gaussians, checkerboard, two spirals) and the Gaussian source.
+//! * Image sets — [`Dataset`]: MNIST and Fashion-MNIST ([`mnist`], IDX, gzip
+//!   or not), USPS ([`usps`], libsvm `.bz2`), CIFAR-10 ([`cifar`], binary
+//!   `.tar.gz`), as [`ImageSet`]s (`N×C×H×W` f32 in `[−1, 1]`, i64 labels);
+//!   [`resize_center_crop`] for the authors' MNIST → 16×16.
+//! * [`fetch`]: download, checksums and the cache ([`data_root`]).
+//! * [`batch`]: seeded minibatches ([`Batches`]) and the [`Sampler`] trait;
+//!   [`gaussian`]: a Gaussian fitted to a data set ([`MvGaussian`]).
 //!
-//! Every sampler returns `N×d` f32 tensors on the device it is asked for and
-//! draws from libtorch's generator, which [`crate::device::seed_all`] seeds.
+//! The toy samplers and [`MvGaussian`] draw from libtorch's generator, which
+//! [`crate::device::seed_all`] seeds; [`Batches`] has its own seed.
 
+pub mod batch;
+pub mod cifar;
+pub mod fetch;
+pub mod gaussian;
+pub mod images;
+pub mod mnist;
+pub mod sets;
 pub mod toy;
+pub mod usps;
 
+pub use batch::{Batches, Sampler};
+pub use fetch::{data_root, Download, FetchOptions, RemoteFile};
+pub use gaussian::MvGaussian;
+pub use images::{resize_center_crop, ImageSet, Split};
+pub use sets::Dataset;
 pub use toy::{SpiralArm, Toy};

@@ -309,7 +309,7 @@ impl Toy {
 
     /// `n` centres, the same number (±1) per component, in random order.
     fn balanced_centers(&self, n: i64, device: Device) -> Result<Tensor> {
-        let centers = self.centers().expect("mixture has centres");
+        let centers = self.centers().ok_or_else(|| Error::input(format!("`{}` is not a mixture", self.name())))?;
         let k = centers.len() as i64;
         let flat: Vec<f32> = centers.iter().flat_map(|c| [c[0] as f32, c[1] as f32]).collect();
         let c = Tensor::from_slice(&flat).view([k, 2]).to(device);

@@ -1,8 +1,14 @@
 //! Presets that reproduce the papers' experiments.
 //!
 //! * [`ring`]: W1-FE on the 8-Gaussian ring with persistency K ∈ {1, 3, 5, 10}
-//!   (000 §5, Fig. 1 and Fig. 2).
+//!   (000 §5, Fig. 1 and Fig. 2);
+//! * [`methods`]: every method of the papers as a preset of the three steps;
+//! * [`ot_maps`]: the 2D optimal-map comparison against Discrete-OT (004 §6.1);
+//! * [`two_delta`]: the two-delta example of the Wasserstein proximal (002 §2.3).
 
+pub mod methods;
+pub mod ot_maps;
 pub mod ring;
+pub mod two_delta;
 
 pub use ring::{RingExperiment, RingSummary};

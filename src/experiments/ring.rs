@@ -12,7 +12,7 @@
 //! its last `window` evaluations, and a run *reaches* the baseline's final W1
 //! at the first evaluation where its trailing mean is at or below it.
 
-use crate::critic::Constraint;
+use crate::critic::{Constraint, CriticConfig};
 use crate::error::{Error, Result};
 use crate::flow::StepConfig;
 use crate::plot::{Figure, LineChart, Series, TransportPanels, TransportPlot};
@@ -40,7 +40,7 @@ impl RingExperiment {
     /// The paper's setting with `constraint` and the given K values.
     pub fn new(ks: Vec<usize>, constraint: Constraint, out: impl Into<PathBuf>) -> Self {
         let mut base = RunConfig::default();
-        base.critic.constraint = constraint;
+        base.critic = CriticConfig::W1 { net: base.critic.net().clone(), constraint };
         RingExperiment { ks, base, out: out.into(), window: 5 }
     }
 
@@ -67,11 +67,20 @@ impl RingExperiment {
     /// The config of the run with persistency `k`.
     pub fn config_for(&self, k: usize) -> RunConfig {
         let mut cfg = self.base.clone();
-        cfg.step = match cfg.step {
-            StepConfig::Euler { eps, .. } => StepConfig::Euler { eps, k },
-            StepConfig::Adversarial { .. } => StepConfig::Adversarial { k },
-        };
+        cfg.step = cfg.step.with_k(k);
         cfg
+    }
+
+    /// The method's name for titles: `W1-FE-LP`, `W2-FE`, `WGAN-GP (adversarial)`, …
+    pub fn method_name(&self) -> String {
+        let critic = self.base.critic.name().to_uppercase();
+        match &self.base.step {
+            StepConfig::Euler { .. } => match critic.strip_prefix("W1-") {
+                Some(c) => format!("W1-FE-{c}"),
+                None => format!("{critic}-FE"),
+            },
+            other => format!("{critic} ({})", other.name()),
+        }
     }
 
     /// Epochs at which the evolution panels are taken: 0, E/4, E/2, E.
@@ -110,16 +119,15 @@ impl RingExperiment {
             history.save_csv(dir.join("history.csv"))?;
             history.save_json(dir.join("history.json"))?;
             if let Some(last) = snaps.last() {
-                let p = transport_plot(last, k, self.base.critic.constraint)?;
+                let p = transport_plot(last, k, &self.method_name())?;
                 p.save(dir.join("transport.png"))?;
                 p.save(dir.join("transport.svg"))?;
             }
-            let panels =
-                snaps.iter().map(|s| transport_plot(s, k, self.base.critic.constraint)).collect::<Result<Vec<_>>>()?;
+            let panels = snaps.iter().map(|s| transport_plot(s, k, &self.method_name())).collect::<Result<Vec<_>>>()?;
             TransportPanels::new(panels).save(dir.join("evolution.png"))?;
             runs.push((k, history));
         }
-        let summary = RingSummary::from_runs(&runs, self.window, self.base.critic.constraint.name())?;
+        let summary = RingSummary::from_runs(&runs, self.window, &self.method_name())?;
         let (by_epoch, by_time) = summary.charts(&runs);
         by_epoch.save(self.out.join("w1_epoch.png"))?;
         by_epoch.save(self.out.join("w1_epoch.svg"))?;
@@ -132,9 +140,9 @@ impl RingExperiment {
     }
 }
 
-fn transport_plot(s: &Snapshot, k: usize, c: Constraint) -> Result<TransportPlot> {
+fn transport_plot(s: &Snapshot, k: usize, method: &str) -> Result<TransportPlot> {
     TransportPlot::new(
-        format!("W1-FE-{} K={k}, epoch {}", c.name().to_uppercase(), s.epoch),
+        format!("{method} K={k}, epoch {}", s.epoch),
         s.target.clone(),
         s.source.clone(),
         s.generated.clone(),
@@ -160,6 +168,7 @@ pub struct KResult {
 /// The comparison of the persistency levels against the baseline (first K).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RingSummary {
+    /// The method, e.g. `W1-FE-LP`.
     pub critic: String,
     pub baseline_k: usize,
     /// The baseline's final W1: the threshold every run must reach.
@@ -213,12 +222,9 @@ impl RingSummary {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "W1-FE-{} on the 8-Gaussian ring: epochs and seconds to reach the final W1 of K={} ({:.4}; \
+            "{} on the 8-Gaussian ring: epochs and seconds to reach the final W1 of K={} ({:.4}; \
              means over the last {} evaluations)\n",
-            self.critic.to_uppercase(),
-            self.baseline_k,
-            self.threshold,
-            self.window
+            self.critic, self.baseline_k, self.threshold, self.window
         );
         let _ = writeln!(s, "| K | final W1 | last W1 | reached at epoch | at seconds | epochs vs K={} | seconds vs K={} | total seconds |", self.baseline_k, self.baseline_k);
         let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
@@ -242,7 +248,7 @@ impl RingSummary {
 
     /// W1 against epoch and against training seconds, one curve per K (Fig. 2).
     pub fn charts(&self, runs: &[(usize, History)]) -> (LineChart, LineChart) {
-        let title = format!("W1-FE-{} on the ring", self.critic.to_uppercase());
+        let title = format!("{} on the ring", self.critic);
         let mut by_epoch = LineChart::new(&title, "epoch", "exact W1 (512 vs 512)");
         let mut by_time = LineChart::new(&title, "training seconds", "exact W1 (512 vs 512)");
         for (k, h) in runs {

@@ -8,7 +8,7 @@
 //! step's parameter gradient is `2ε ∇_θ (1/m) Σ_i φ(G(z_i))`, the WGAN
 //! generator gradient (Prop. 4.1); `tests/w1fe.rs` checks it numerically.
 
-use crate::critic::gradient;
+use crate::critic::{gradient, row_sq_norm};
 use crate::error::{Error, Result};
 use crate::optim::Adam;
 use tch::{Kind, Tensor};
@@ -29,7 +29,7 @@ pub fn fit_loss(out: &Tensor, targets: &Tensor) -> Result<Tensor> {
             targets.size()
         )));
     }
-    let per_sample = (out - targets).f_square()?.f_flatten(1, -1)?.f_sum_dim_intlist(1, false, None::<Kind>)?;
+    let per_sample = row_sq_norm(&(out - targets))?;
     Ok(per_sample.f_mean(None::<Kind>)?)
 }
 

@@ -4,18 +4,25 @@
 //! * [`euler`]: the forward-Euler step `ζ = y − ε∇φ(y)` of the W1 (and W2)
 //!   gradient flow and the persistent MSE fit of Algorithm 1 (000).
 //! * [`adversarial`]: the classic generator losses (the WGAN step, K = 1, and
-//!   the "naive persistent" WGAN that repeats it K times on one batch).
+//!   the "naive persistent" WGAN that repeats it K times on one batch);
+//! * [`proximal`]: the relaxed Wasserstein proximal (RWP) and Semi-Backward
+//!   Euler (SBE) generator steps of 002;
+//! * [`barycentric`]: the map stage of Barycentric-OT (Seguy et al.) and the
+//!   Discrete-OT map.
 //!
 //! Functions here are pure in the potential and the samples; the optimizer is
 //! passed in by the trainer, which owns it.
 
 pub mod adversarial;
+pub mod barycentric;
 pub mod euler;
+pub mod proximal;
 
+use crate::nets::MlpConfig;
 use serde::{Deserialize, Serialize};
 
 /// How the generator is moved once the potential is estimated.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum StepConfig {
     /// W1-FE (000 Algorithm 1): targets `ζ = y − ε∇φ(y)` on a detached batch,
@@ -25,29 +32,84 @@ pub enum StepConfig {
     /// The WGAN generator loss `mean φ(G(z))` minimised `k` times on the same
     /// batch: `k = 1` is plain WGAN, `k > 1` the naive persistent baseline of 001.
     Adversarial { k: usize },
+    /// RWP (002 Algorithm 1): `iters` (ℓ) steps on fresh batches of
+    /// `mean ℓ(G(z)) + 1/(2h) mean |G(z) − G_prev(z)|²`, G_prev the generator
+    /// when the phase began. `h = inf` in TOML turns the proximal term off.
+    Proximal { h: f64, iters: usize },
+    /// SBE (002 Algorithm 2): `potential_iters` ascent steps of the potential
+    /// Φ_p (network `potential`), then `iters` generator steps of
+    /// `mean ℓ(G(z)) + (1/h) mean Φ_p(G(z))`.
+    SemiBackward { h: f64, iters: usize, potential: MlpConfig, potential_iters: usize },
+    /// Barycentric-OT (Seguy et al. 2018): the first `dual_epochs` epochs
+    /// train the regularised W2 dual between the *source* and the data (the
+    /// critic must be `w2`); afterwards the critic is frozen and the
+    /// generator fits the barycentric projection
+    /// `min_G mean_i w_i |x_i − G(z_i)|²/2`, `w_i` the plan's weight on the
+    /// pair `(z_i, x_i)`.
+    Barycentric { dual_epochs: usize },
 }
 
 impl StepConfig {
-    /// The persistency level K.
+    /// The number of generator optimizer steps per epoch (K, or ℓ; 1 for
+    /// Barycentric-OT's map stage).
     pub fn k(&self) -> usize {
         match *self {
             StepConfig::Euler { k, .. } | StepConfig::Adversarial { k } => k,
+            StepConfig::Proximal { iters, .. } | StepConfig::SemiBackward { iters, .. } => iters,
+            StepConfig::Barycentric { .. } => 1,
         }
     }
 
-    /// Checks K ≥ 1 and ε > 0.
+    /// The same step with its K (or ℓ) replaced.
+    pub fn with_k(&self, k: usize) -> StepConfig {
+        let mut s = self.clone();
+        match &mut s {
+            StepConfig::Euler { k: kk, .. } | StepConfig::Adversarial { k: kk } => *kk = k,
+            StepConfig::Proximal { iters, .. } | StepConfig::SemiBackward { iters, .. } => *iters = k,
+            StepConfig::Barycentric { .. } => {}
+        }
+        s
+    }
+
+    /// `euler`, `adversarial`, `proximal`, `semi-backward`, `barycentric`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StepConfig::Euler { .. } => "euler",
+            StepConfig::Adversarial { .. } => "adversarial",
+            StepConfig::Proximal { .. } => "proximal",
+            StepConfig::SemiBackward { .. } => "semi-backward",
+            StepConfig::Barycentric { .. } => "barycentric",
+        }
+    }
+
+    /// Checks K ≥ 1, ε > 0, h > 0.
     pub fn validate(&self, field: &str) -> crate::Result<()> {
+        use crate::Error;
         if self.k() == 0 {
-            return Err(crate::Error::config(format!("{field}.k"), "the persistency K must be ≥ 1, got 0"));
+            let name =
+                if matches!(self, StepConfig::Euler { .. } | StepConfig::Adversarial { .. }) { "k" } else { "iters" };
+            return Err(Error::config(format!("{field}.{name}"), "the number of generator steps must be ≥ 1, got 0"));
         }
-        if let StepConfig::Euler { eps, .. } = *self {
-            if !(eps.is_finite() && eps > 0.0) {
-                return Err(crate::Error::config(
-                    format!("{field}.eps"),
-                    format!("the time step ε must be > 0, got {eps}"),
-                ));
+        match self {
+            StepConfig::Euler { eps, .. } if !(eps.is_finite() && *eps > 0.0) => {
+                Err(Error::config(format!("{field}.eps"), format!("the time step ε must be > 0, got {eps}")))
             }
+            StepConfig::Proximal { h, .. } | StepConfig::SemiBackward { h, .. } if h.is_nan() || *h <= 0.0 => {
+                Err(Error::config(format!("{field}.h"), format!("the proximal step h must be > 0, got {h}")))
+            }
+            StepConfig::SemiBackward { potential, potential_iters, h, .. } => {
+                if !h.is_finite() {
+                    return Err(Error::config(format!("{field}.h"), "SBE needs a finite h"));
+                }
+                if *potential_iters == 0 {
+                    return Err(Error::config(format!("{field}.potential_iters"), "must be ≥ 1"));
+                }
+                if potential.out_dim != 1 {
+                    return Err(Error::config(format!("{field}.potential.out_dim"), "a potential outputs 1 value"));
+                }
+                potential.validate(&format!("{field}.potential"))
+            }
+            _ => Ok(()),
         }
-        Ok(())
     }
 }

@@ -403,7 +403,7 @@ pub fn official_weights() -> Result<PathBuf> {
         .call()
         .map_err(|e| Error::file(&path, format!("cannot download {WEIGHTS_URL}: {e} (or pass --weights PATH)")))?;
     let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut resp.into_reader(), &mut bytes)
+    std::io::Read::read_to_end(&mut resp.into_body().into_reader(), &mut bytes)
         .map_err(|e| Error::file(&path, format!("download of {WEIGHTS_URL} failed: {e}")))?;
     check_sha256_prefix(&bytes, WEIGHTS_SHA256_PREFIX, &path)?;
     crate::io::write_atomic(&path, &bytes)?;

@@ -54,6 +54,10 @@ pub struct MlpConfig {
     pub batch_norm: bool,
     #[serde(default)]
     pub residual: bool,
+    /// With `residual`, the output is `x + s·tanh(H(x))` instead of
+    /// `x + H(x)` (004 App. 8.9.2–8.9.3 use s = 2 for images in [−1, 1]).
+    #[serde(default)]
+    pub tanh_scale: Option<f64>,
     pub init: Init,
 }
 
@@ -68,6 +72,7 @@ impl Default for MlpConfig {
             activation: Activation::Relu,
             batch_norm: false,
             residual: false,
+            tanh_scale: None,
             init: Init::Torch,
         }
     }
@@ -104,6 +109,14 @@ impl MlpConfig {
                 format!("{field}.residual"),
                 format!("needs in_dim == out_dim, got {} and {}", self.in_dim, self.out_dim),
             ));
+        }
+        if let Some(sc) = self.tanh_scale {
+            if !(self.residual && sc.is_finite() && sc > 0.0) {
+                return Err(Error::config(
+                    format!("{field}.tanh_scale"),
+                    format!("needs residual = true and a finite scale > 0, got {sc}"),
+                ));
+            }
         }
         if let Init::Normal { std } = self.init {
             if !(std.is_finite() && std >= 0.0) {
@@ -192,10 +205,10 @@ impl Mlp {
                 h = self.cfg.activation.apply(&h);
             }
         }
-        if self.cfg.residual {
-            h + x
-        } else {
-            h
+        match (self.cfg.residual, self.cfg.tanh_scale) {
+            (true, Some(sc)) => h.tanh() * sc + x,
+            (true, None) => h + x,
+            _ => h,
         }
     }
 }

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! wgflow run ring --k 1,3,5,10 --critic lp --out runs/ring [--epochs N] [--seed S] [--device D]
+//! wgflow data fetch mnist|fashion-mnist|usps|cifar10 [--dir DIR] [--verify] [--offline]
 //! wgflow emd --p 1|2 A.npy B.npy [--weights-a WA.npy] [--weights-b WB.npy] [--sinkhorn REG]
 //! wgflow knn --train-x X.npy --train-y Y.npy --test-x X2.npy --test-y Y2.npy [--predictions P.npy]
 //! wgflow fid A B [--weights W] [--batch-size N] [--device D] [--save-stats OUT] [--kid]
@@ -10,6 +11,7 @@
 //! Exit codes: 0 success, 1 a failure while running, 2 bad input (a flag or
 //! config value, named in one line on stderr).
 
+mod data;
 mod emd;
 mod fid;
 mod knn;
@@ -30,6 +32,8 @@ struct Cli {
 enum Command {
     /// Run a paper's experiment.
     Run(run::RunArgs),
+    /// Download, check and cache the image data sets.
+    Data(data::DataArgs),
     /// Exact Wasserstein distance W1 or W2 between two point sets (.npy).
     Emd(emd::EmdArgs),
     /// Exact 1-nearest-neighbour accuracy (.npy points and labels).
@@ -75,6 +79,7 @@ fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> wgflow::Result<()> {
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Data(args) => data::run(args),
         Command::Emd(args) => emd::run(args),
         Command::Knn(args) => knn::run(args),
         Command::Fid(args) => fid::run(args),

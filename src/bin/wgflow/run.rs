@@ -3,15 +3,18 @@
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::PathBuf;
-use wgflow::critic::Constraint;
+use wgflow::experiments::methods::{preset, METHODS};
+use wgflow::experiments::ot_maps::OtMapsExperiment;
 use wgflow::experiments::RingExperiment;
 use wgflow::train::RunConfig;
 use wgflow::Error;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Experiment {
-    /// W1-FE on the 8-Gaussian ring at several persistency levels (000 §5, Fig. 1-2).
+    /// Persistency levels K on the 8-Gaussian ring (000 §5, Fig. 1-2).
     Ring,
+    /// 2D optimal maps against Discrete-OT (004 §6.1, Fig. 1-2): the map-error table.
+    OtMaps,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -28,16 +31,25 @@ enum CriticArg {
 pub struct RunArgs {
     /// Which experiment.
     experiment: Experiment,
-    /// Persistency levels, comma-separated; the first is the baseline.
+    /// ring: persistency levels (or ℓ for rwp), comma-separated; the first is the baseline.
     #[arg(long, value_delimiter = ',', default_value = "1,3,5,10", allow_negative_numbers = true)]
     k: Vec<usize>,
-    /// How the critic is kept 1-Lipschitz [default: lp, or the config's].
-    #[arg(long, value_enum)]
+    /// ring: shorthand for --method w1fe-lp|w1fe-gp|w1fe-clip.
+    #[arg(long, value_enum, conflicts_with = "method")]
     critic: Option<CriticArg>,
-    /// Output directory.
-    #[arg(long, default_value = "runs/ring")]
-    out: PathBuf,
-    /// Epochs per run (paper: 800).
+    /// ring: the method (see `wgflow run --help`): w1fe-lp (default), w2fe, wgan-gp, rwp-gan, ...
+    #[arg(long)]
+    method: Option<String>,
+    /// ot-maps: methods to compare, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    methods: Option<Vec<String>>,
+    /// ot-maps: problems, comma-separated (four-gaussians, checkerboard, spiral).
+    #[arg(long, value_delimiter = ',')]
+    datasets: Option<Vec<String>>,
+    /// Output directory [default: runs/ring or runs/ot-maps].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Epochs per run (ring: 800 as in 000 §5; ot-maps: 1000).
     #[arg(long, allow_negative_numbers = true)]
     epochs: Option<usize>,
     /// Seed of every random draw.
@@ -46,7 +58,7 @@ pub struct RunArgs {
     /// cpu, cuda, cuda:N or auto (default: WGFLOW_DEVICE, else auto).
     #[arg(long)]
     device: Option<String>,
-    /// Evaluate the exact W1 every N epochs (paper: 10).
+    /// ring: evaluate the exact W1 every N epochs (paper: 10).
     #[arg(long)]
     eval_every: Option<usize>,
     /// Base run config (TOML); flags given on the command line override it.
@@ -58,37 +70,47 @@ pub struct RunArgs {
 }
 
 pub fn run(args: RunArgs) -> wgflow::Result<()> {
+    if let Some(0) = args.epochs {
+        return Err(Error::config("--epochs", "must be ≥ 1, got 0"));
+    }
+    if let Some(0) = args.eval_every {
+        return Err(Error::config("--eval-every", "must be ≥ 1, got 0"));
+    }
     match args.experiment {
         Experiment::Ring => run_ring(args),
+        Experiment::OtMaps => run_ot_maps(args),
+    }
+}
+
+fn method_error(flag: &str) -> impl Fn(Error) -> Error + '_ {
+    move |e| match e {
+        Error::Config { field, msg } if field == "method" => Error::config(flag, msg),
+        e => e,
     }
 }
 
 fn run_ring(args: RunArgs) -> wgflow::Result<()> {
-    let mut exp = RingExperiment::new(args.k.clone(), Constraint::Lp { lambda: 10.0 }, &args.out);
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs/ring"));
+    let mut exp = RingExperiment::new(args.k.clone(), wgflow::critic::Constraint::Lp { lambda: 10.0 }, &out);
     if let Some(path) = &args.config {
         exp.base = RunConfig::load(path)?;
     }
-    if let Some(c) = args.critic {
-        exp.base.critic.constraint = match c {
-            CriticArg::Lp => Constraint::Lp { lambda: 10.0 },
-            CriticArg::Gp => Constraint::Gp { lambda: 10.0 },
-            CriticArg::Clip => Constraint::Clip { c: 0.01 },
-        };
+    let method = match (args.critic, &args.method) {
+        (Some(CriticArg::Lp), _) => Some("w1fe-lp".to_string()),
+        (Some(CriticArg::Gp), _) => Some("w1fe-gp".to_string()),
+        (Some(CriticArg::Clip), _) => Some("w1fe-clip".to_string()),
+        (None, m) => m.clone(),
+    };
+    if let Some(m) = &method {
+        exp.base = preset(m, &exp.base).map_err(method_error("--method"))?;
     }
-    let constraint = exp.base.critic.constraint;
     if let Some(e) = args.epochs {
-        if e == 0 {
-            return Err(Error::config("--epochs", "must be ≥ 1, got 0"));
-        }
         exp.base.train.epochs = e;
     }
     if let Some(s) = args.seed {
         exp.base.train.seed = s;
     }
     if let Some(n) = args.eval_every {
-        if n == 0 {
-            return Err(Error::config("--eval-every", "must be ≥ 1, got 0"));
-        }
         exp.base.train.eval_every = n;
     }
     exp.validate().map_err(|e| match e {
@@ -99,8 +121,8 @@ fn run_ring(args: RunArgs) -> wgflow::Result<()> {
     let epochs = exp.base.train.epochs as u64;
     if !args.quiet {
         eprintln!(
-            "W1-FE-{} on the ring: K = {:?}, {} epochs, seed {}, device {}",
-            constraint.name().to_uppercase(),
+            "{} on the ring: K = {:?}, {} epochs, seed {}, device {}",
+            exp.method_name(),
             exp.ks,
             epochs,
             exp.base.train.seed,
@@ -108,9 +130,6 @@ fn run_ring(args: RunArgs) -> wgflow::Result<()> {
         );
     }
     let mut bar: Option<(usize, ProgressBar)> = None;
-    let style = ProgressStyle::with_template("{prefix:>5} [{bar:30}] {pos:>4}/{len} epochs {elapsed_precise} {msg}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
     let quiet = args.quiet;
     let summary = exp.run(device, |k, t, row| {
         if quiet {
@@ -120,8 +139,7 @@ fn run_ring(args: RunArgs) -> wgflow::Result<()> {
             if let Some((_, b)) = bar.take() {
                 b.finish();
             }
-            let b = ProgressBar::new(epochs).with_style(style.clone()).with_prefix(format!("K={k}"));
-            bar = Some((k, b));
+            bar = Some((k, progress_bar(epochs, format!("K={k}"))));
         }
         if let Some((_, b)) = &bar {
             b.set_position(t.epoch() as u64);
@@ -135,6 +153,75 @@ fn run_ring(args: RunArgs) -> wgflow::Result<()> {
         b.finish();
     }
     println!("{}", summary.table());
-    println!("wrote {}/{{w1_epoch,w1_seconds}}.{{png,svg}}, summary.md and k*/ run directories", args.out.display());
+    println!("wrote {}/{{w1_epoch,w1_seconds}}.{{png,svg}}, summary.md and k*/ run directories", out.display());
+    Ok(())
+}
+
+fn progress_bar(len: u64, prefix: String) -> ProgressBar {
+    let style = ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos:>5}/{len} epochs {elapsed_precise} {msg}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    ProgressBar::new(len).with_style(style).with_prefix(prefix)
+}
+
+fn run_ot_maps(args: RunArgs) -> wgflow::Result<()> {
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs/ot-maps"));
+    let mut exp = OtMapsExperiment::new(args.epochs.unwrap_or(1000), &out);
+    if let Some(path) = &args.config {
+        let epochs = exp.base.train.epochs;
+        exp.base = RunConfig::load(path)?;
+        if args.epochs.is_some() {
+            exp.base.train.epochs = epochs;
+        }
+    }
+    if let Some(m) = &args.methods {
+        if let Some(bad) = m.iter().find(|m| !METHODS.contains(&m.as_str())) {
+            return Err(Error::config(
+                "--methods",
+                format!("unknown method `{bad}`; expected one of {}", METHODS.join(", ")),
+            ));
+        }
+        exp.methods = m.clone();
+    }
+    if let Some(d) = &args.datasets {
+        for name in d {
+            wgflow::experiments::ot_maps::dataset(name).map_err(|e| match e {
+                Error::Config { msg, .. } => Error::config("--datasets", msg),
+                e => e,
+            })?;
+        }
+        exp.datasets = d.clone();
+    }
+    if let Some(s) = args.seed {
+        exp.base.train.seed = s;
+    }
+    exp.base.train.eval_every = exp.base.train.epochs;
+    let device = wgflow::device::choose_device(args.device.as_deref())?;
+    let epochs = exp.base.train.epochs as u64;
+    let mut bar: Option<(String, ProgressBar)> = None;
+    let quiet = args.quiet;
+    let table = exp.run(device, |ds, m, epoch| {
+        if quiet {
+            return;
+        }
+        let key = format!("{ds}/{m}");
+        if bar.as_ref().map(|(k, _)| k != &key).unwrap_or(true) {
+            if let Some((_, b)) = bar.take() {
+                b.finish();
+            }
+            bar = Some((key.clone(), progress_bar(epochs, key.clone())));
+        }
+        if let Some((_, b)) = &bar {
+            b.set_position(epoch as u64);
+            if b.is_hidden() && epoch as u64 == epochs {
+                eprintln!("{key}: done");
+            }
+        }
+    })?;
+    if let Some((_, b)) = bar.take() {
+        b.finish();
+    }
+    println!("{}", table.markdown());
+    println!("wrote {}/{{<dataset>.png,map_errors.md,map_errors.json}}", out.display());
     Ok(())
 }

@@ -1,0 +1,246 @@
+//! The W2 dual critic (φ, ψ) of W2-FE (003, Algorithm 1), W2GAN (004 eq. 4,
+//! 25–29, App. 8.7) and the dual stage of Barycentric-OT (Seguy et al. 2018).
+//!
+//! With cost `c(y, x) = |y − x|²/2`, `W2²/2 = sup { E φ(y) + E ψ(x) :
+//! φ(y) + ψ(x) ≤ c(y, x) }`; φ lives on the generated (or source) side, ψ on
+//! the data side (004 eq. 4: `φ(G(z)) + ψ(x)`). The optimal map from the
+//! generated samples is `T(y) = y − ∇φ(y)` (004 eq. 3), so the forward-Euler
+//! step `ζ = y − ε∇φ(y)` with ε = 1 jumps to the Monge image.
+//!
+//! The critic maximises `L_OT = mean(φ(y) + ψ(x))` minus penalties; this
+//! module returns the loss to *minimise*, `−L_OT + penalties`:
+//! * inequality (004 eq. 4): `λ_ineq · mean((φ(y) + ψ(x) − c(y, x))_+²)` (L2,
+//!   as in 004 and the authors' `ineq_loss`), or the entropic
+//!   `λ · mean(exp((φ + ψ − c)/λ))` of Seguy et al.;
+//! * the same on interpolated pairs `ỹ = t y + (1−t) x`, `x̃ = s x + (1−s) y`
+//!   (004 eq. 28);
+//! * equality (004 eq. 25–26): `λ_eq · mean((φ(y) + ψ(y − ∇φ(y)) − |∇φ(y)|²/2)²)`
+//!   and `λ_eq · mean((φ(x − ∇ψ(x)) + ψ(x) − |∇ψ(x)|²/2)²)`;
+//! * with the reparametrisation ψ = −φ + ε (004 App. 8.7), `λ_ε · mean(ε(x)_+²)`
+//!   (eq. 29).
+//!
+//! The talk 003 prints the inequality term unsquared; the papers it cites
+//! (Seguy et al., 004) and the authors' code square it, as here.
+
+use super::{gradient, per_row_uniform, row_sq_norm};
+use crate::error::{Error, Result};
+use crate::nets::{Mlp, MlpConfig};
+use serde::{Deserialize, Serialize};
+use tch::{nn, Kind, Tensor};
+
+/// How ψ is parametrised.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PsiParam {
+    /// ψ is its own network (Seguy et al.; W2-FE in 003).
+    Independent,
+    /// ψ = −φ + ε with ε a second network (004 App. 8.7; authors' `W2.psi`).
+    Reparam,
+}
+
+/// How the c-inequality `φ(y) + ψ(x) ≤ c(y, x)` is relaxed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Regularisation {
+    /// `λ · (φ + ψ − c)_+²`.
+    L2,
+    /// `λ · exp((φ + ψ − c)/λ)`.
+    Entropy,
+}
+
+/// Penalty weights of the W2 critic. `Default` is 004 App. 8.9.1 and the
+/// authors' 2D defaults: λ_ineq = λ_eq = 200, interpolation and both equality
+/// terms on, no ε term.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct W2Penalty {
+    pub regularisation: Regularisation,
+    pub lambda_ineq: f64,
+    /// Also penalise the inequality on interpolated pairs (004 eq. 28).
+    pub interp: bool,
+    /// Weight of the equality terms (0 turns them off).
+    pub lambda_eq: f64,
+    pub eq_phi: bool,
+    pub eq_psi: bool,
+    /// Weight of `ε(x)_+²` (only with [`PsiParam::Reparam`]).
+    pub lambda_eps: f64,
+}
+
+impl Default for W2Penalty {
+    fn default() -> Self {
+        // 004 App. 8.9.1: "we set λ_eq = λ_ineq = 200".
+        W2Penalty {
+            regularisation: Regularisation::L2,
+            lambda_ineq: 200.0,
+            interp: true,
+            lambda_eq: 200.0,
+            eq_phi: true,
+            eq_psi: true,
+            lambda_eps: 0.0,
+        }
+    }
+}
+
+impl W2Penalty {
+    /// Only the inequality term (Seguy et al.'s dual, used by W2-FE in 003 and
+    /// by Barycentric-OT), with weight `lambda`.
+    pub fn seguy(regularisation: Regularisation, lambda: f64) -> Self {
+        W2Penalty {
+            regularisation,
+            lambda_ineq: lambda,
+            interp: false,
+            lambda_eq: 0.0,
+            eq_phi: false,
+            eq_psi: false,
+            lambda_eps: 0.0,
+        }
+    }
+
+    /// Checks every weight is finite and ≥ 0 (λ_ineq > 0 for entropy).
+    pub fn validate(&self, field: &str) -> Result<()> {
+        for (name, v) in
+            [("lambda_ineq", self.lambda_ineq), ("lambda_eq", self.lambda_eq), ("lambda_eps", self.lambda_eps)]
+        {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::config(format!("{field}.{name}"), format!("must be a finite number ≥ 0, got {v}")));
+            }
+        }
+        if self.regularisation == Regularisation::Entropy && self.lambda_ineq <= 0.0 {
+            return Err(Error::config(format!("{field}.lambda_ineq"), "entropic regularisation needs λ > 0"));
+        }
+        Ok(())
+    }
+}
+
+/// `|a − b|²/2` per row.
+pub fn half_sq_cost(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    Ok(row_sq_norm(&(a - b))? * 0.5)
+}
+
+/// The relaxed c-inequality term on values `s = φ + ψ − c`.
+pub fn ineq_term(s: &Tensor, reg: Regularisation, lambda: f64) -> Result<Tensor> {
+    Ok(match reg {
+        Regularisation::L2 => s.f_clamp_min(0.0)?.f_square()?.f_mean(None::<Kind>)? * lambda,
+        Regularisation::Entropy => (s / lambda).f_exp()?.f_mean(None::<Kind>)? * lambda,
+    })
+}
+
+/// The weight the regularised plan puts on a pair with slack `s = φ + ψ − c`:
+/// `λ·s_+` (L2, as the authors' `map_loss`) or `exp(s/λ)` (entropic).
+pub fn plan_weight(s: &Tensor, reg: Regularisation, lambda: f64) -> Result<Tensor> {
+    Ok(match reg {
+        Regularisation::L2 => s.f_clamp_min(0.0)? * lambda,
+        Regularisation::Entropy => (s / lambda).f_exp()?,
+    })
+}
+
+/// One evaluation of the W2 critic loss.
+#[derive(Debug)]
+pub struct W2Loss {
+    /// `−L_OT + penalties`, to minimise.
+    pub loss: Tensor,
+    /// `L_OT = mean(φ(y) + ψ(x))`, the dual estimate of W2²/2 (detached).
+    pub estimate: Tensor,
+    /// The sum of the penalties (detached).
+    pub penalty: Tensor,
+}
+
+/// The W2 dual critic.
+#[derive(Debug)]
+pub struct W2Critic {
+    phi: Mlp,
+    second: Mlp,
+    pub param: PsiParam,
+    pub penalty: W2Penalty,
+}
+
+impl W2Critic {
+    /// φ and the second network (ψ, or ε for the reparametrisation) under `path`.
+    pub fn new(
+        path: &nn::Path,
+        phi: &MlpConfig,
+        second: &MlpConfig,
+        param: PsiParam,
+        penalty: W2Penalty,
+    ) -> Result<Self> {
+        for (name, c) in [("critic.net", phi), ("critic.psi_net", second)] {
+            if c.out_dim != 1 {
+                return Err(Error::config(
+                    format!("{name}.out_dim"),
+                    format!("a potential outputs 1 value, got {}", c.out_dim),
+                ));
+            }
+            c.validate(name)?;
+        }
+        penalty.validate("critic.penalty")?;
+        Ok(W2Critic {
+            phi: Mlp::new(&(path / "phi"), phi)?,
+            second: Mlp::new(&(path / "psi"), second)?,
+            param,
+            penalty,
+        })
+    }
+
+    /// φ, one value per row.
+    pub fn phi(&self, y: &Tensor) -> Tensor {
+        self.phi.forward_t(y, true).squeeze_dim(-1)
+    }
+
+    /// The second network's output (ε under the reparametrisation).
+    fn second(&self, x: &Tensor) -> Tensor {
+        self.second.forward_t(x, true).squeeze_dim(-1)
+    }
+
+    /// ψ, one value per row.
+    pub fn psi(&self, x: &Tensor) -> Tensor {
+        match self.param {
+            PsiParam::Independent => self.second(x),
+            PsiParam::Reparam => -self.phi(x) + self.second(x),
+        }
+    }
+
+    /// The loss on data `x` and generated (or source) samples `y`, paired
+    /// row by row as independent draws.
+    pub fn loss(&self, x: &Tensor, y: &Tensor) -> Result<W2Loss> {
+        if x.size() != y.size() {
+            return Err(Error::input(format!("W2 critic: batches differ in shape, {:?} and {:?}", x.size(), y.size())));
+        }
+        let (x, y) = (x.detach(), y.detach());
+        let p = self.penalty;
+        let phi = |t: &Tensor| self.phi(t);
+        let psi = |t: &Tensor| self.psi(t);
+        let u = phi(&y);
+        let v = psi(&x);
+        let l_ot = (&u + &v).f_mean(None::<Kind>)?;
+        let mut pen = ineq_term(&(&u + &v - half_sq_cost(&y, &x)?), p.regularisation, p.lambda_ineq)?;
+        if p.interp {
+            let t = per_row_uniform(&y)?;
+            let s = per_row_uniform(&y)?;
+            let yt = (&y * &t + &x * (-&t + 1.0)).detach();
+            let xt = (&x * &s + &y * (-&s + 1.0)).detach();
+            let slack = phi(&yt) + psi(&xt) - half_sq_cost(&yt, &xt)?;
+            pen += ineq_term(&slack, p.regularisation, p.lambda_ineq)?;
+        }
+        if p.lambda_eq > 0.0 && p.eq_phi {
+            // 004 eq. (25): φ(y) + ψ(y − ∇φ(y)) = |∇φ(y)|²/2 on the support.
+            let g = gradient(&phi, &y, true)?;
+            let ty = &y - &g;
+            let half = row_sq_norm(&g)? * 0.5;
+            let r = phi(&y) + psi(&ty) - half;
+            pen += r.f_square()?.f_mean(None::<Kind>)? * p.lambda_eq;
+        }
+        if p.lambda_eq > 0.0 && p.eq_psi {
+            // 004 eq. (26): φ(x − ∇ψ(x)) + ψ(x) = |∇ψ(x)|²/2.
+            let g = gradient(&psi, &x, true)?;
+            let tx = &x - &g;
+            let half = row_sq_norm(&g)? * 0.5;
+            let r = phi(&tx) + psi(&x) - half;
+            pen += r.f_square()?.f_mean(None::<Kind>)? * p.lambda_eq;
+        }
+        if p.lambda_eps > 0.0 && self.param == PsiParam::Reparam {
+            // 004 eq. (29).
+            pen += self.second(&x).f_clamp_min(0.0)?.f_square()?.f_mean(None::<Kind>)? * p.lambda_eps;
+        }
+        Ok(W2Loss { loss: -&l_ot + &pen, estimate: l_ot.detach(), penalty: pen.detach() })
+    }
+}

@@ -1,0 +1,110 @@
+//! The image data sets by name: where their files come from, where they go in
+//! the cache, how to load them.
+//!
+//! ```no_run
+//! use wgflow::data::{data_root, Dataset, FetchOptions, Split};
+//! let root = data_root(None); // --dir, else $WGFLOW_DATA, else data/
+//! let usps = Dataset::Usps.load(&root, Split::Train, &FetchOptions::download(), tch::Device::Cpu)?;
+//! assert_eq!(usps.image_shape(), [1, 16, 16]);
+//! # Ok::<(), wgflow::Error>(())
+//! ```
+
+use super::fetch::{ensure_file, FetchOptions, RemoteFile};
+use super::images::{ImageSet, Split};
+use super::{cifar, mnist, usps};
+use crate::error::{Error, Result};
+use std::path::{Path, PathBuf};
+use tch::Device;
+
+/// An image data set the papers use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dataset {
+    /// MNIST digits, 28×28, 60,000 + 10,000.
+    Mnist,
+    /// Fashion-MNIST, 28×28, 60,000 + 10,000.
+    FashionMnist,
+    /// USPS digits, 16×16, 7,291 + 2,007.
+    Usps,
+    /// CIFAR-10, 3×32×32, 50,000 + 10,000.
+    Cifar10,
+}
+
+impl Dataset {
+    /// All of them.
+    pub const ALL: [Dataset; 4] = [Dataset::Mnist, Dataset::FashionMnist, Dataset::Usps, Dataset::Cifar10];
+
+    /// The name on the command line and of the cache folder.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dataset::Mnist => "mnist",
+            Dataset::FashionMnist => "fashion-mnist",
+            Dataset::Usps => "usps",
+            Dataset::Cifar10 => "cifar10",
+        }
+    }
+
+    /// The data set called `name` (as [`Dataset::name`] writes it).
+    pub fn from_name(name: &str) -> Result<Self> {
+        Dataset::ALL.into_iter().find(|d| d.name() == name).ok_or_else(|| {
+            Error::config(
+                "dataset",
+                format!("unknown data set {name:?}; expected one of mnist, fashion-mnist, usps, cifar10"),
+            )
+        })
+    }
+
+    /// `[C, H, W]` of one image.
+    pub fn image_shape(self) -> [i64; 3] {
+        match self {
+            Dataset::Mnist | Dataset::FashionMnist => [1, 28, 28],
+            Dataset::Usps => [1, 16, 16],
+            Dataset::Cifar10 => [3, 32, 32],
+        }
+    }
+
+    /// Number of images in `split`.
+    pub fn len(self, split: Split) -> usize {
+        match (self, split) {
+            (Dataset::Mnist | Dataset::FashionMnist, Split::Train) => 60_000,
+            (Dataset::Mnist | Dataset::FashionMnist, Split::Test) => 10_000,
+            (Dataset::Usps, Split::Train) => 7_291,
+            (Dataset::Usps, Split::Test) => 2_007,
+            (Dataset::Cifar10, Split::Train) => 50_000,
+            (Dataset::Cifar10, Split::Test) => 10_000,
+        }
+    }
+
+    /// The files as published (name, URLs, checksums).
+    pub fn files(self) -> Vec<RemoteFile> {
+        match self {
+            Dataset::Mnist => mnist::remote_files(false),
+            Dataset::FashionMnist => mnist::remote_files(true),
+            Dataset::Usps => usps::remote_files(),
+            Dataset::Cifar10 => cifar::remote_files(),
+        }
+    }
+
+    /// The cache folder of this data set under `root`: `root/NAME`.
+    pub fn dir(self, root: &Path) -> PathBuf {
+        root.join(self.name())
+    }
+
+    /// Makes sure every file is in the cache (downloading per `opts`) and
+    /// returns their paths.
+    pub fn fetch(self, root: &Path, opts: &FetchOptions) -> Result<Vec<PathBuf>> {
+        let dir = self.dir(root);
+        self.files().iter().map(|f| ensure_file(f, &dir, opts)).collect()
+    }
+
+    /// Loads `split` from the cache under `root`, fetching per `opts`, onto
+    /// `device`: images `N×C×H×W` f32 in `[−1, 1]`, labels i64 `0..=9`.
+    pub fn load(self, root: &Path, split: Split, opts: &FetchOptions, device: Device) -> Result<ImageSet> {
+        let dir = self.dir(root);
+        match self {
+            Dataset::Mnist => mnist::load_cached(&dir, false, split, opts, device),
+            Dataset::FashionMnist => mnist::load_cached(&dir, true, split, opts, device),
+            Dataset::Usps => usps::load_cached(&dir, split, opts, device),
+            Dataset::Cifar10 => cifar::load_cached(&dir, split, opts, device),
+        }
+    }
+}

@@ -1,0 +1,344 @@
+//! The methods of issue 3 pinned to their formulas, and the equivalences the
+//! papers prove.
+
+mod common;
+use common::rng_lock;
+
+use std::collections::HashMap;
+use tch::{nn, Device, Kind, Tensor};
+use wgflow::critic::gan::{GanCritic, GanLoss};
+use wgflow::critic::w2::{ineq_term, W2Critic};
+use wgflow::critic::{Critic, CriticConfig, PsiParam, Regularisation, W2Penalty};
+use wgflow::experiments::methods::{preset, METHODS};
+use wgflow::flow::barycentric::{barycentric_loss, discrete_ot_map, map_error, plan_weights};
+use wgflow::flow::euler::{euler_targets, fit_loss};
+use wgflow::flow::proximal::{proximal_term, sbe_potential_objective};
+use wgflow::flow::StepConfig;
+use wgflow::nets::{Init, Mlp, MlpConfig};
+use wgflow::train::{RunConfig, Trainer};
+
+fn t2(rows: &[[f64; 2]]) -> Tensor {
+    let flat: Vec<f64> = rows.iter().flat_map(|r| [r[0], r[1]]).collect();
+    Tensor::from_slice(&flat).view([rows.len() as i64, 2])
+}
+
+fn vecf(t: &Tensor) -> Vec<f64> {
+    Vec::<f64>::try_from(&t.to_kind(Kind::Double).contiguous().view([-1])).unwrap()
+}
+
+fn linear_cfg() -> MlpConfig {
+    MlpConfig { hidden: vec![], out_dim: 1, init: Init::Normal { std: 0.0 }, ..MlpConfig::default() }
+}
+
+fn set(vs: &nn::VarStore, values: &[(&str, Tensor)]) {
+    let vars: HashMap<String, Tensor> = vs.variables();
+    tch::no_grad(|| {
+        for (name, v) in values {
+            let mut t =
+                vars.get(*name).unwrap_or_else(|| panic!("no variable {name} in {:?}", vars.keys())).shallow_clone();
+            t.copy_(v);
+        }
+    });
+}
+
+/// A translation by `a` has potentials φ(y) = −a·y, ψ(x) = a·x − |a|²/2
+/// (T(y) = y − ∇φ(y) = y + a). They satisfy the equality constraints of 004
+/// eq. (25)–(26) and the c-inequality, so every penalty vanishes and the
+/// dual value on x = y + a is |a|²/2 = W2²/2.
+#[test]
+fn w2_penalties_vanish_on_exact_translation_potentials() {
+    let _rng = rng_lock();
+    let a = [0.6, -0.8];
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let critic =
+        W2Critic::new(&vs.root(), &linear_cfg(), &linear_cfg(), PsiParam::Independent, W2Penalty::default()).unwrap();
+    vs.double();
+    set(
+        &vs,
+        &[
+            ("phi.l0.weight", Tensor::from_slice(&[-a[0], -a[1]]).view([1, 2])),
+            ("psi.l0.weight", Tensor::from_slice(&a).view([1, 2])),
+            ("psi.l0.bias", Tensor::from_slice(&[-0.5f64])),
+        ],
+    );
+    tch::manual_seed(0);
+    let y = Tensor::randn([64, 2], (Kind::Double, Device::Cpu));
+    let x = &y + Tensor::from_slice(&a);
+    let l = critic.loss(&x, &y).unwrap();
+    assert!(l.penalty.double_value(&[]).abs() < 1e-12, "penalty {}", l.penalty.double_value(&[]));
+    assert!((l.estimate.double_value(&[]) - 0.5).abs() < 1e-12, "W2²/2 estimate {}", l.estimate.double_value(&[]));
+    assert!((l.loss.double_value(&[]) + 0.5).abs() < 1e-12);
+    // The Euler step with ε = 1 lands exactly on the Monge image y + a.
+    let zeta = euler_targets(&|t: &Tensor| critic.phi(t), &y, 1.0).unwrap();
+    assert!((zeta - &x).abs().max().double_value(&[]) < 1e-12);
+}
+
+/// With φ(y) = w·y instead of −a·y the φ-equality residual of eq. (25) is
+/// (w + a)·y − |w + a|²/2; check the penalty against that hand formula.
+#[test]
+fn w2_equality_penalty_matches_hand_formula() {
+    let _rng = rng_lock();
+    let a = [0.6, -0.8];
+    let w = [-0.2, 0.5];
+    let pen = W2Penalty {
+        regularisation: Regularisation::L2,
+        lambda_ineq: 0.0,
+        interp: false,
+        lambda_eq: 3.0,
+        eq_phi: true,
+        eq_psi: false,
+        lambda_eps: 0.0,
+    };
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let critic = W2Critic::new(&vs.root(), &linear_cfg(), &linear_cfg(), PsiParam::Independent, pen).unwrap();
+    vs.double();
+    set(
+        &vs,
+        &[
+            ("phi.l0.weight", Tensor::from_slice(&w).view([1, 2])),
+            ("psi.l0.weight", Tensor::from_slice(&a).view([1, 2])),
+            ("psi.l0.bias", Tensor::from_slice(&[-0.5f64])),
+        ],
+    );
+    let ys = [[0.3, 1.0], [-1.0, 0.2], [2.0, -0.5]];
+    let y = t2(&ys);
+    let x = t2(&[[0.0, 0.0], [1.0, 1.0], [0.5, 0.5]]);
+    let l = critic.loss(&x, &y).unwrap();
+    let s = [w[0] + a[0], w[1] + a[1]];
+    let half = (s[0] * s[0] + s[1] * s[1]) / 2.0;
+    let want: f64 = ys.iter().map(|p| (s[0] * p[0] + s[1] * p[1] - half).powi(2)).sum::<f64>() / 3.0 * 3.0;
+    assert!((l.penalty.double_value(&[]) - want).abs() < 1e-12, "{} vs {want}", l.penalty.double_value(&[]));
+}
+
+#[test]
+fn w2_inequality_terms_and_reparametrisation() {
+    let _rng = rng_lock();
+    let s = Tensor::from_slice(&[-1.0f64, 0.5, 2.0, 0.0]);
+    // L2: λ mean(s_+²) = 4 · (0.25 + 4)/4.
+    assert!((ineq_term(&s, Regularisation::L2, 4.0).unwrap().double_value(&[]) - 4.25).abs() < 1e-12);
+    // Entropic: λ mean(exp(s/λ)).
+    let want = 2.0 * ((-0.5f64).exp() + 0.25f64.exp() + 1f64.exp() + 1.0) / 4.0;
+    assert!((ineq_term(&s, Regularisation::Entropy, 2.0).unwrap().double_value(&[]) - want).abs() < 1e-12);
+    // ψ = −φ + ε.
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let critic =
+        W2Critic::new(&vs.root(), &linear_cfg(), &linear_cfg(), PsiParam::Reparam, W2Penalty::default()).unwrap();
+    vs.double();
+    set(
+        &vs,
+        &[
+            ("phi.l0.weight", Tensor::from_slice(&[1.0f64, 2.0]).view([1, 2])),
+            ("psi.l0.weight", Tensor::from_slice(&[0.5f64, 0.0]).view([1, 2])),
+            ("psi.l0.bias", Tensor::from_slice(&[0.25f64])),
+        ],
+    );
+    let x = t2(&[[1.0, 1.0], [2.0, -1.0]]);
+    assert_eq!(vecf(&critic.psi(&x)), vec![-3.0 + 0.75, 0.0 + 1.25]);
+}
+
+fn tiny_generator(vs: &nn::VarStore) -> Mlp {
+    Mlp::new(&vs.root(), &MlpConfig { hidden: vec![5, 4], init: Init::Normal { std: 0.7 }, ..MlpConfig::default() })
+        .unwrap()
+}
+
+fn grads_of(params: &[Tensor], loss: Tensor) -> Vec<f64> {
+    for p in params {
+        p.shallow_clone().zero_grad();
+    }
+    loss.backward();
+    params.iter().flat_map(|p| vecf(&p.grad())).collect()
+}
+
+/// 003 "Connections to GANs": with K = 1 the W2-FE generator gradient is the
+/// W2GAN generator gradient `∇_θ mean φ(G(z))` times 2ε (the learning-rate
+/// factor).
+#[test]
+fn w2fe_k1_equals_w2gan_up_to_learning_rate() {
+    let _rng = rng_lock();
+    tch::manual_seed(5);
+    let mut vs_g = nn::VarStore::new(Device::Cpu);
+    let mut vs_d = nn::VarStore::new(Device::Cpu);
+    let g = tiny_generator(&vs_g);
+    let net = MlpConfig { hidden: vec![6], out_dim: 1, init: Init::Normal { std: 0.9 }, ..MlpConfig::default() };
+    let critic = Critic::new(&vs_d.root(), &CriticConfig::w2gan(net)).unwrap();
+    vs_g.double();
+    vs_d.double();
+    let params = vs_g.trainable_variables();
+    let pot = |t: &Tensor| critic.generator_potential(t);
+    let z = Tensor::randn([16, 2], (Kind::Double, Device::Cpu));
+    let g_w2gan = grads_of(&params, pot(&g.forward_t(&z, true)).mean(Kind::Double));
+    for eps in [1.0, 0.3] {
+        let y = tch::no_grad(|| g.forward_t(&z, true));
+        let zeta = euler_targets(&pot, &y, eps).unwrap();
+        let g_fe = grads_of(&params, fit_loss(&g.forward_t(&z, true), &zeta).unwrap());
+        let scale = g_w2gan.iter().map(|v| v.abs()).fold(0.0, f64::max);
+        assert!(scale > 1e-6);
+        for (a, b) in g_fe.iter().zip(&g_w2gan) {
+            assert!((a - 2.0 * eps * b).abs() <= 1e-10 * (1.0 + scale), "ε={eps}: {a} vs 2ε·{b}");
+        }
+    }
+}
+
+fn small(method: &str, seed: u64) -> RunConfig {
+    let mut base = RunConfig::default();
+    base.train.epochs = 4;
+    base.train.batch_size = 64;
+    base.train.critic_iters = 2;
+    base.train.eval_size = 64;
+    base.train.eval_every = 2;
+    base.train.seed = seed;
+    base.critic.net_mut().hidden = vec![32, 32];
+    base.generator.hidden = vec![32, 32];
+    base.step = StepConfig::Euler { eps: 1.0, k: 2 };
+    preset(method, &base).unwrap()
+}
+
+fn generator_params(t: &Trainer) -> Vec<f64> {
+    t.generator().parameters().iter().flat_map(vecf).collect()
+}
+
+fn trained(cfg: RunConfig) -> Trainer {
+    let mut t = Trainer::new(cfg, Device::Cpu).unwrap();
+    t.run(|_, _| Ok(())).unwrap();
+    t
+}
+
+/// 002: with h → ∞ (and with ℓ = 1 for any h, since the proximal term and its
+/// gradient vanish where the phase starts) RWP is the plain GAN step.
+#[test]
+fn rwp_reduces_to_the_gan_step() {
+    let _rng = rng_lock();
+    for (gan, rwp) in [("gan", "rwp-gan"), ("wgan-gp", "rwp-wgan-gp"), ("dragan", "rwp-dragan")] {
+        let mut plain = small(gan, 9);
+        plain.step = StepConfig::Adversarial { k: 1 };
+        let reference = generator_params(&trained(plain));
+        for h in [f64::INFINITY, 0.2] {
+            let mut cfg = small(rwp, 9);
+            cfg.step = StepConfig::Proximal { h, iters: 1 };
+            let got = generator_params(&trained(cfg));
+            let diff = got.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            assert!(got.len() == reference.len() && diff == 0.0, "{rwp} with h={h}, ℓ=1 differs from {gan} by {diff}");
+        }
+        // ℓ = 3 with a finite h is a different algorithm.
+        let mut cfg = small(rwp, 9);
+        cfg.step = StepConfig::Proximal { h: 0.2, iters: 3 };
+        let got = generator_params(&trained(cfg));
+        let diff = got.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        assert!(diff > 1e-6, "{rwp} with ℓ = 3 should move differently (max diff {diff})");
+    }
+}
+
+#[test]
+fn proximal_and_sbe_terms_match_hand_formulas() {
+    let _rng = rng_lock();
+    let out = t2(&[[1.0, 2.0], [0.0, 0.0]]);
+    let prev = t2(&[[0.0, 0.0], [3.0, 4.0]]);
+    // (1/(2h)) · mean(|Δ|²) = (1/(2·0.5)) · (5 + 25)/2 = 15.
+    assert!((proximal_term(&out, &prev, 0.5).unwrap().double_value(&[]) - 15.0).abs() < 1e-12);
+    assert_eq!(proximal_term(&out, &prev, f64::INFINITY).unwrap().double_value(&[]), 0.0);
+    // Φ(x) = c·x: (1/h) mean(c·(out − prev) − |c|²/2).
+    let c = Tensor::from_slice(&[0.5f64, -1.0]);
+    let phi = |t: &Tensor| t.matmul(&c);
+    let want = ((0.5 * 1.0 - 2.0 - 0.625) + (-0.5 * 3.0 + 4.0 - 0.625)) / 2.0 / 0.25;
+    assert!((sbe_potential_objective(&phi, &out, &prev, 0.25).unwrap().double_value(&[]) - want).abs() < 1e-12);
+}
+
+#[test]
+fn gan_and_dragan_losses_match_closed_forms() {
+    let _rng = rng_lock();
+    let mut vs = nn::VarStore::new(Device::Cpu);
+    let d = GanCritic::new(&vs.root(), &linear_cfg(), GanLoss::Standard).unwrap();
+    let mut vs2 = nn::VarStore::new(Device::Cpu);
+    let dr = GanCritic::new(&vs2.root(), &linear_cfg(), GanLoss::Dragan { lambda: 10.0, c: 0.5 }).unwrap();
+    vs.double();
+    vs2.double();
+    let w = [3.0, 4.0];
+    for v in [&vs, &vs2] {
+        set(v, &[("l0.weight", Tensor::from_slice(&w).view([1, 2])), ("l0.bias", Tensor::from_slice(&[0.5f64]))]);
+    }
+    let x = t2(&[[1.0, 0.0], [0.0, -1.0]]);
+    let y = t2(&[[0.0, 0.0], [-1.0, 1.0]]);
+    let sp = |v: f64| (1.0 + v.exp()).ln();
+    let dx = [3.5, -3.5];
+    let dy = [0.5, 1.5];
+    let want = (sp(-dx[0]) + sp(-dx[1])) / 2.0 + (sp(dy[0]) + sp(dy[1])) / 2.0;
+    let l = d.loss(&x, &y).unwrap();
+    assert!((l.loss.double_value(&[]) - want).abs() < 1e-12);
+    assert!((l.estimate.double_value(&[]) + want).abs() < 1e-12);
+    // Non-saturating generator loss softplus(−D(y)).
+    assert!((vecf(&d.generator_potential(&y))[1] - sp(-1.5)).abs() < 1e-12);
+    // DRAGAN on a linear D: |∇D| = |w| = 5 everywhere, penalty λ(5 − 1)² = 160.
+    let l = dr.loss(&x, &y).unwrap();
+    assert!((l.penalty.double_value(&[]) - 160.0).abs() < 1e-9, "{}", l.penalty.double_value(&[]));
+}
+
+#[test]
+fn barycentric_weights_and_discrete_ot() {
+    let _rng = rng_lock();
+    let z = t2(&[[0.0, 0.0], [1.0, 0.0]]);
+    let x = t2(&[[0.0, 1.0], [1.0, 1.0]]);
+    // slack = φ + ψ − |z − x|²/2 = (0.2 + 0.5 − 0.5, 1.0 − 0.3 − 0.5).
+    let w = plan_weights(
+        &Tensor::from_slice(&[0.2f64, 1.0]),
+        &Tensor::from_slice(&[0.5f64, -0.3]),
+        &z,
+        &x,
+        Regularisation::L2,
+        10.0,
+    )
+    .unwrap();
+    let wv = vecf(&w);
+    assert!((wv[0] - 2.0).abs() < 1e-12 && (wv[1] - 2.0).abs() < 1e-12, "{wv:?}");
+    let out = t2(&[[0.0, 0.0], [1.0, 3.0]]);
+    // mean(w · |x − out|²/2) = (2·0.5 + 2·2)/2.
+    assert!((barycentric_loss(&x, &out, &w).unwrap().double_value(&[]) - 2.5).abs() < 1e-12);
+
+    // Discrete-OT recovers a shift's matching and has zero error against itself.
+    tch::manual_seed(1);
+    let src = Tensor::randn([40, 2], (Kind::Double, Device::Cpu));
+    let perm = Tensor::randperm(40, (Kind::Int64, Device::Cpu));
+    let tgt = src.index_select(0, &perm) + 0.01;
+    let mapped = discrete_ot_map(&src, &tgt).unwrap();
+    assert!((&mapped - (&src + 0.01)).abs().max().double_value(&[]) < 1e-12);
+    assert_eq!(map_error(&mapped, &mapped).unwrap(), 0.0);
+    assert!((map_error(&src, &mapped).unwrap() - 2.0 * 0.01f64.powi(2)).abs() < 1e-12);
+}
+
+#[test]
+fn every_method_trains_on_cpu_and_records_finite_history() {
+    let _rng = rng_lock();
+    for m in METHODS {
+        let t = trained(small(m, 3));
+        let h = t.history();
+        assert_eq!(h.rows.iter().map(|r| r.epoch).collect::<Vec<_>>(), vec![0, 2, 4], "{m}");
+        let last = h.rows.last().unwrap();
+        assert!(last.w1.is_finite() && last.w1 > 0.0 && last.critic_loss.is_finite(), "{m}: {last:?}");
+        if !m.starts_with("baryot") {
+            assert!(last.generator_loss.is_finite(), "{m}: {last:?}");
+        }
+    }
+}
+
+#[test]
+fn incompatible_combinations_are_refused_before_training() {
+    let mut cfg = small("w1fe-lp", 0);
+    cfg.step = StepConfig::Barycentric { dual_epochs: 2 };
+    let e = Trainer::new(cfg, Device::Cpu).err().unwrap().to_string();
+    assert!(e.contains("`step`") && e.contains("w2"), "{e}");
+    let mut cfg = small("baryot-l2", 0);
+    cfg.step = StepConfig::Barycentric { dual_epochs: 10 };
+    assert!(cfg.validate().unwrap_err().to_string().contains("step.dual_epochs"));
+    let mut cfg = small("sbe", 0);
+    if let StepConfig::SemiBackward { h, .. } = &mut cfg.step {
+        *h = f64::INFINITY;
+    }
+    assert!(cfg.validate().unwrap_err().to_string().contains("step.h"));
+    let mut cfg = small("rwp-gan", 0);
+    cfg.step = StepConfig::Proximal { h: -1.0, iters: 5 };
+    assert!(cfg.validate().unwrap_err().to_string().contains("step.h"));
+    let e = preset("w3gan", &RunConfig::default()).unwrap_err().to_string();
+    assert!(e.contains("w3gan") && e.contains("w2gan"), "{e}");
+    // A method round-trips through TOML with its critic and step.
+    let cfg = small("w2gan", 0);
+    assert_eq!(RunConfig::from_toml(&cfg.to_toml().unwrap(), "m.toml").unwrap(), cfg);
+}
