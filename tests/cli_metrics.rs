@@ -2,21 +2,10 @@
 //! errors with exit code 2 for bad input.
 
 use ndarray::{arr1, arr2};
-use std::process::{Command, Output};
 use wgflow::npy;
 
-fn wgflow(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_wgflow")).args(args).env("WGFLOW_DEVICE", "cpu").output().unwrap()
-}
-
-fn assert_usage_error(args: &[&str], needle: &str) {
-    let out = wgflow(args);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{args:?}: stderr {err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: expected one line, got {err:?}");
-    assert!(err.contains(needle), "{args:?}: {err:?} does not name {needle}");
-    assert!(!err.contains("panicked"), "{err}");
-}
+mod cli_common;
+use cli_common::{assert_usage_error, wgflow};
 
 fn printed(args: &[&str]) -> f64 {
     let out = wgflow(args);
