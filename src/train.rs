@@ -13,7 +13,7 @@
 //! authors evaluate with `ot.emd2` on 512 vs 512 points.
 
 use crate::critic::{Constraint, Critic, CriticConfig};
-use crate::data::Toy;
+use crate::data::{Distribution, Sampler, Toy};
 use crate::error::{Error, Result};
 use crate::flow::{adversarial, barycentric, euler, proximal, StepConfig};
 use crate::metrics::emd;
@@ -78,13 +78,14 @@ impl TrainConfig {
     }
 }
 
-/// One run on 2D data: what to sample, the networks, the method's steps and
-/// the schedule. Serialises to the `config.toml` of a run directory.
+/// One run: what to sample (a 2D toy set, a normal, an image data set — see
+/// [`Distribution`]), the networks, the method's steps and the schedule.
+/// Serialises to the `config.toml` of a run directory.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
-    pub source: Toy,
-    pub target: Toy,
+    pub source: Distribution,
+    pub target: Distribution,
     pub generator: MlpConfig,
     pub critic: CriticConfig,
     pub step: StepConfig,
@@ -95,8 +96,8 @@ impl Default for RunConfig {
     /// W1-FE-LP, K = 1, from N(0, I) to the 8-Gaussian ring (000 §5).
     fn default() -> Self {
         RunConfig {
-            source: Toy::standard_gaussian(),
-            target: Toy::ring(),
+            source: Toy::standard_gaussian().into(),
+            target: Toy::ring().into(),
             generator: MlpConfig::generator_2d(),
             critic: CriticConfig::W1 { net: MlpConfig::critic_2d(), constraint: Constraint::Lp { lambda: 10.0 } },
             step: StepConfig::Euler { eps: 1.0, k: 1 },
@@ -114,15 +115,40 @@ impl RunConfig {
         self.critic.validate()?;
         self.step.validate("step")?;
         self.train.validate()?;
-        if self.generator.in_dim != 2 || self.generator.out_dim != 2 {
-            return Err(Error::config("generator", "the toy sets are 2D: in_dim and out_dim must be 2"));
+        // The networks are MLPs over flat samples: their widths must match.
+        let (zdim, xdim) = (self.source.dim()?, self.target.dim()?);
+        for (field, d) in [("source", &self.source), ("target", &self.target)] {
+            if d.sample_shape()?.len() != 1 {
+                return Err(Error::config(
+                    field,
+                    format!("the networks are MLPs: image samples need flatten = true (shape {:?})", d.sample_shape()?),
+                ));
+            }
         }
-        if self.critic.net().in_dim != 2 {
-            return Err(Error::config("critic.net.in_dim", "a 2D potential needs in_dim = 2"));
+        let widths = [
+            ("generator.in_dim", self.generator.in_dim, zdim, "the source"),
+            ("generator.out_dim", self.generator.out_dim, xdim, "the target"),
+            ("critic.net.in_dim", self.critic.net().in_dim, xdim, "the target"),
+        ];
+        for (field, got, want, what) in widths {
+            if got != want {
+                return Err(Error::config(field, format!("must be {want}, the dimension of {what}, got {got}")));
+            }
+        }
+        if let StepConfig::Barycentric { .. } = self.step {
+            if zdim != xdim {
+                return Err(Error::config(
+                    "step",
+                    format!("barycentric needs source and target of one dimension, got {zdim} and {xdim}"),
+                ));
+            }
         }
         if let StepConfig::SemiBackward { potential, .. } = &self.step {
-            if potential.in_dim != 2 {
-                return Err(Error::config("step.potential.in_dim", "a 2D potential needs in_dim = 2"));
+            if potential.in_dim != xdim {
+                return Err(Error::config(
+                    "step.potential.in_dim",
+                    format!("must be {xdim}, the dimension of the target, got {}", potential.in_dim),
+                ));
             }
         }
         if let StepConfig::Barycentric { dual_epochs } = self.step {
@@ -263,6 +289,8 @@ pub struct Trainer {
     opt_d: Adam,
     prev: Option<PrevGenerator>,
     sbe: Option<SbePotential>,
+    source: Box<dyn Sampler>,
+    target: Box<dyn Sampler>,
     fixed_z: Tensor,
     fixed_x: Tensor,
     epoch: usize,
@@ -291,11 +319,15 @@ impl Trainer {
             }
             _ => None,
         };
+        // Data sets are loaded (and fitted) before seeding: their minibatch
+        // order has its own seed, derived from the run's.
+        let mut source = cfg.source.build(cfg.train.seed.wrapping_mul(2).wrapping_add(1), device)?;
+        let mut target = cfg.target.build(cfg.train.seed.wrapping_mul(2).wrapping_add(2), device)?;
         crate::device::seed_all(cfg.train.seed);
         // The evaluation samples first, so they depend on the seed alone and
         // every method run with one seed is judged on the same points.
-        let fixed_z = cfg.source.sample(cfg.train.eval_size, device)?;
-        let fixed_x = cfg.target.sample(cfg.train.eval_size, device)?;
+        let fixed_z = source.sample(cfg.train.eval_size, device)?;
+        let fixed_x = target.sample(cfg.train.eval_size, device)?;
         let g_vs = nn::VarStore::new(device);
         let d_vs = nn::VarStore::new(device);
         let generator = Mlp::new(&(g_vs.root() / "generator"), &cfg.generator)?;
@@ -332,6 +364,8 @@ impl Trainer {
             opt_d,
             prev,
             sbe,
+            source,
+            target,
             fixed_z,
             fixed_x,
             epoch: 0,
@@ -388,8 +422,8 @@ impl Trainer {
         };
         // Step 1: estimate the potential.
         for _ in 0..critic_iters {
-            let x = self.cfg.target.sample(n, dev)?;
-            let z = self.cfg.source.sample(n, dev)?;
+            let x = self.target.sample(n, dev)?;
+            let z = self.source.sample(n, dev)?;
             let y = if critic_on_source { z } else { tch::no_grad(|| self.generator.forward_t(&z, true)) };
             self.opt_d.zero_grad();
             let l = self.critic.loss(&x, &y)?;
@@ -418,13 +452,13 @@ impl Trainer {
         let step = self.cfg.step.clone();
         self.last_generator_loss = match step {
             StepConfig::Euler { eps, k } => {
-                let z = self.cfg.source.sample(n, dev)?;
+                let z = self.source.sample(n, dev)?;
                 let y = tch::no_grad(|| gen(&z));
                 let targets = euler::euler_targets(&potential, &y, eps)?;
                 euler::persistent_fit(&gen, &mut self.opt_g, &z, &targets, k)?
             }
             StepConfig::Adversarial { k } => {
-                let z = self.cfg.source.sample(n, dev)?;
+                let z = self.source.sample(n, dev)?;
                 adversarial::persistent_adversarial(&potential, &gen, &mut self.opt_g, &z, k)?
             }
             StepConfig::Proximal { h, iters } => {
@@ -433,7 +467,7 @@ impl Trainer {
                 prev.vs.copy(&self.g_vs)?;
                 let mut last = Tensor::f_zeros([], (Kind::Float, dev))?;
                 for _ in 0..iters {
-                    let z = self.cfg.source.sample(n, dev)?;
+                    let z = self.source.sample(n, dev)?;
                     let before = tch::no_grad(|| prev.net.forward_t(&z, true));
                     self.opt_g.zero_grad();
                     let loss = proximal::rwp_loss(&potential, &gen(&z), &before, h)?;
@@ -448,7 +482,7 @@ impl Trainer {
                 let sbe = self.sbe.as_mut().ok_or_else(|| Error::input("SBE step without a potential"))?;
                 let phi_p = |t: &Tensor| sbe.net.forward_t(t, true).squeeze_dim(-1);
                 for _ in 0..potential_iters {
-                    let z = self.cfg.source.sample(n, dev)?;
+                    let z = self.source.sample(n, dev)?;
                     let out = tch::no_grad(|| gen(&z));
                     let before = tch::no_grad(|| prev.net.forward_t(&z, true));
                     sbe.opt.zero_grad();
@@ -461,7 +495,7 @@ impl Trainer {
                 prev.vs.copy(&self.g_vs)?;
                 let mut last = Tensor::f_zeros([], (Kind::Float, dev))?;
                 for _ in 0..iters {
-                    let z = self.cfg.source.sample(n, dev)?;
+                    let z = self.source.sample(n, dev)?;
                     self.opt_g.zero_grad();
                     let loss = proximal::sbe_generator_loss(&potential, &phi_p, &gen(&z), h)?;
                     loss.f_backward()?;
@@ -472,8 +506,8 @@ impl Trainer {
             }
             StepConfig::Barycentric { .. } => {
                 let w2 = critic.as_w2().ok_or_else(|| Error::config("step", "barycentric needs a w2 critic"))?;
-                let x = self.cfg.target.sample(n, dev)?;
-                let z = self.cfg.source.sample(n, dev)?;
+                let x = self.target.sample(n, dev)?;
+                let z = self.source.sample(n, dev)?;
                 let w = tch::no_grad(|| -> Result<Tensor> {
                     barycentric::plan_weights(
                         &w2.phi(&z),
@@ -553,8 +587,21 @@ impl Trainer {
         Ok(())
     }
 
-    /// The fixed source sample, the fixed target sample and their images.
+    /// The fixed evaluation samples: source `z` and target `x`.
+    pub fn fixed_samples(&self) -> (&Tensor, &Tensor) {
+        (&self.fixed_z, &self.fixed_x)
+    }
+
+    /// The fixed source sample, the fixed target sample and their images
+    /// (2D runs only).
     pub fn snapshot(&self) -> Result<Snapshot> {
+        if self.fixed_z.size().get(1) != Some(&2) || self.fixed_x.size().get(1) != Some(&2) {
+            return Err(Error::input(format!(
+                "a snapshot plots 2D points; this run samples {:?} → {:?}",
+                self.fixed_z.size(),
+                self.fixed_x.size()
+            )));
+        }
         let pts = |t: &Tensor, what: &str| -> Result<Vec<[f64; 2]>> {
             let (v, _, _) = emd::points(t, what)?;
             Ok(v.chunks_exact(2).map(|c| [c[0], c[1]]).collect())
