@@ -24,6 +24,9 @@ fn malformed_flags_get_one_line_and_exit_2() {
     assert_usage_error(&["run", "ring", "--method", "w2fe", "--critic", "gp"], "--critic");
     assert_usage_error(&["run", "ot-maps", "--methods", "w2gan,nope"], "--methods");
     assert_usage_error(&["run", "ot-maps", "--datasets", "moons"], "--datasets");
+    assert_usage_error(&["run", "adaptation", "--domains", "usps"], "--domains");
+    assert_usage_error(&["run", "adaptation", "--domains", "usps,cifar10", "--offline"], "--domains");
+    assert_usage_error(&["run", "adaptation", "--limit", "0", "--offline"], "--limit");
 }
 
 #[test]

@@ -15,6 +15,8 @@ enum Experiment {
     Ring,
     /// 2D optimal maps against Discrete-OT (004 §6.1, Fig. 1-2): the map-error table.
     OtMaps,
+    /// USPS → MNIST (or back) domain adaptation scored by 1-NN accuracy (000 Fig. 3, 004 Table 1).
+    Adaptation,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -40,7 +42,7 @@ pub struct RunArgs {
     /// ring: the method (see `wgflow run --help`): w1fe-lp (default), w2fe, wgan-gp, rwp-gan, ...
     #[arg(long)]
     method: Option<String>,
-    /// ot-maps: methods to compare, comma-separated.
+    /// ot-maps, adaptation: methods to compare, comma-separated.
     #[arg(long, value_delimiter = ',')]
     methods: Option<Vec<String>>,
     /// ot-maps: problems, comma-separated (four-gaussians, checkerboard, spiral).
@@ -64,6 +66,18 @@ pub struct RunArgs {
     /// Base run config (TOML); flags given on the command line override it.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// adaptation: source and target data sets (usps, mnist, fashion-mnist) [default: usps,mnist].
+    #[arg(long, value_delimiter = ',')]
+    domains: Option<Vec<String>>,
+    /// adaptation: data root [default: $WGFLOW_DATA, else data/].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// adaptation: never download; a missing file is an error.
+    #[arg(long)]
+    offline: bool,
+    /// adaptation: use only the first N images of each split (quick runs).
+    #[arg(long)]
+    limit: Option<usize>,
     /// No progress output.
     #[arg(long)]
     quiet: bool,
@@ -79,6 +93,7 @@ pub fn run(args: RunArgs) -> wgflow::Result<()> {
     match args.experiment {
         Experiment::Ring => run_ring(args),
         Experiment::OtMaps => run_ot_maps(args),
+        Experiment::Adaptation => run_adaptation(args),
     }
 }
 
@@ -223,5 +238,90 @@ fn run_ot_maps(args: RunArgs) -> wgflow::Result<()> {
     }
     println!("{}", table.markdown());
     println!("wrote {}/{{<dataset>.png,map_errors.md,map_errors.json}}", out.display());
+    Ok(())
+}
+
+fn run_adaptation(args: RunArgs) -> wgflow::Result<()> {
+    use wgflow::data::Dataset;
+    use wgflow::experiments::adaptation::AdaptationExperiment;
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs/adaptation"));
+    let (source, target) = match args.domains.as_deref() {
+        None => (Dataset::Usps, Dataset::Mnist),
+        Some([s, t]) => {
+            let parse = |n: &str| {
+                Dataset::from_name(n).map_err(|e| match e {
+                    Error::Config { msg, .. } => Error::config("--domains", msg),
+                    e => e,
+                })
+            };
+            (parse(s)?, parse(t)?)
+        }
+        Some(other) => {
+            return Err(Error::config("--domains", format!("give SOURCE,TARGET (two names), got {}", other.len())))
+        }
+    };
+    // 100,000 iterations in the authors' exp_da.
+    let mut exp = AdaptationExperiment::new(source, target, args.epochs.unwrap_or(100_000), &out);
+    if let Some(path) = &args.config {
+        let epochs = exp.base.train.epochs;
+        exp.base = RunConfig::load(path)?;
+        if args.epochs.is_some() {
+            exp.base.train.epochs = epochs;
+        }
+    }
+    if let Some(m) = &args.methods {
+        if let Some(bad) = m.iter().find(|m| !METHODS.contains(&m.as_str())) {
+            return Err(Error::config(
+                "--methods",
+                format!("unknown method `{bad}`; expected one of {}", METHODS.join(", ")),
+            ));
+        }
+        exp.methods = m.clone();
+    }
+    if let Some(s) = args.seed {
+        exp.base.train.seed = s;
+    }
+    if let Some(n) = args.eval_every {
+        exp.base.train.eval_every = n;
+    }
+    if let Some(0) = args.limit {
+        return Err(Error::config("--limit", "must be ≥ 1, got 0"));
+    }
+    exp.data_dir = args.data_dir.clone();
+    exp.download = !args.offline;
+    exp.limit = args.limit;
+    exp.set_data();
+    exp.validate().map_err(|e| match e {
+        Error::Config { field, msg } if field == "source" || field == "target" => Error::config("--domains", msg),
+        Error::Config { field, msg } if field == "method" => Error::config("--methods", msg),
+        e => e,
+    })?;
+    let device = wgflow::device::choose_device(args.device.as_deref())?;
+    let epochs = exp.base.train.epochs as u64;
+    let quiet = args.quiet;
+    let mut bar: Option<(String, ProgressBar)> = None;
+    let summary = exp.run(device, |m, t, acc| {
+        if quiet {
+            return;
+        }
+        if bar.as_ref().map(|(k, _)| k != m).unwrap_or(true) {
+            if let Some((_, b)) = bar.take() {
+                b.finish();
+            }
+            bar = Some((m.to_string(), progress_bar(epochs, m.to_string())));
+        }
+        if let Some((_, b)) = &bar {
+            b.set_position(t.epoch() as u64);
+            b.set_message(format!("1-NN {:.2} %", 100.0 * acc));
+            if b.is_hidden() {
+                eprintln!("{m} epoch {:>6}  1-NN {:.2} %", t.epoch(), 100.0 * acc);
+            }
+        }
+    })?;
+    if let Some((_, b)) = bar.take() {
+        b.finish();
+    }
+    println!("{}", summary.table());
+    println!("wrote {}/{{accuracy.png,accuracy.svg,summary.md,summary.json}} and one folder per method", out.display());
     Ok(())
 }
