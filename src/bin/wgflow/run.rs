@@ -17,6 +17,8 @@ enum Experiment {
     OtMaps,
     /// USPS → MNIST (or back) domain adaptation scored by 1-NN accuracy (000 Fig. 3, 004 Table 1).
     Adaptation,
+    /// W2-FE's W2 decay against e^(−t) (003 eq. 14), for several K.
+    W2Decay,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -33,9 +35,13 @@ enum CriticArg {
 pub struct RunArgs {
     /// Which experiment.
     experiment: Experiment,
-    /// ring: persistency levels (or ℓ for rwp), comma-separated; the first is the baseline.
-    #[arg(long, value_delimiter = ',', default_value = "1,3,5,10", allow_negative_numbers = true)]
-    k: Vec<usize>,
+    /// ring: persistency levels (or ℓ for rwp), comma-separated; the first is the baseline
+    /// [default: 1,3,5,10; w2-decay: 1,10,50].
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    k: Option<Vec<usize>>,
+    /// w2-decay: the Euler step ε (flow time per epoch) [default: 0.2].
+    #[arg(long, allow_negative_numbers = true)]
+    eps: Option<f64>,
     /// ring: shorthand for --method w1fe-lp|w1fe-gp|w1fe-clip.
     #[arg(long, value_enum, conflicts_with = "method")]
     critic: Option<CriticArg>,
@@ -94,6 +100,7 @@ pub fn run(args: RunArgs) -> wgflow::Result<()> {
         Experiment::Ring => run_ring(args),
         Experiment::OtMaps => run_ot_maps(args),
         Experiment::Adaptation => run_adaptation(args),
+        Experiment::W2Decay => run_w2_decay(args),
     }
 }
 
@@ -106,7 +113,8 @@ fn method_error(flag: &str) -> impl Fn(Error) -> Error + '_ {
 
 fn run_ring(args: RunArgs) -> wgflow::Result<()> {
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs/ring"));
-    let mut exp = RingExperiment::new(args.k.clone(), wgflow::critic::Constraint::Lp { lambda: 10.0 }, &out);
+    let ks = args.k.clone().unwrap_or_else(|| vec![1, 3, 5, 10]);
+    let mut exp = RingExperiment::new(ks, wgflow::critic::Constraint::Lp { lambda: 10.0 }, &out);
     if let Some(path) = &args.config {
         exp.base = RunConfig::load(path)?;
     }
@@ -323,5 +331,58 @@ fn run_adaptation(args: RunArgs) -> wgflow::Result<()> {
     }
     println!("{}", summary.table());
     println!("wrote {}/{{accuracy.png,accuracy.svg,summary.md,summary.json}} and one folder per method", out.display());
+    Ok(())
+}
+
+fn run_w2_decay(args: RunArgs) -> wgflow::Result<()> {
+    use wgflow::experiments::w2_decay::W2DecayExperiment;
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs/w2-decay"));
+    let mut exp = W2DecayExperiment::new(args.epochs.unwrap_or(30), &out);
+    if let Some(path) = &args.config {
+        let epochs = exp.base.train.epochs;
+        exp.base = RunConfig::load(path)?;
+        if args.epochs.is_some() {
+            exp.base.train.epochs = epochs;
+        }
+    }
+    if let Some(ks) = &args.k {
+        if ks.is_empty() || ks.contains(&0) {
+            return Err(Error::config("--k", format!("persistency levels must be ≥ 1, got {ks:?}")));
+        }
+        exp.ks = ks.clone();
+    }
+    if let Some(e) = args.eps {
+        exp.eps = e;
+    }
+    if let Some(s) = args.seed {
+        exp.base.train.seed = s;
+    }
+    exp.config_for(exp.ks[0]).map_err(|e| match e {
+        Error::Config { field, msg } if field == "eps" => Error::config("--eps", msg),
+        e => e,
+    })?;
+    let device = wgflow::device::choose_device(args.device.as_deref())?;
+    let epochs = exp.base.train.epochs as u64;
+    let quiet = args.quiet;
+    let mut bar: Option<(usize, ProgressBar)> = None;
+    let summary = exp.run(device, |k, t| {
+        if quiet {
+            return;
+        }
+        if bar.as_ref().map(|(bk, _)| *bk) != Some(k) {
+            if let Some((_, b)) = bar.take() {
+                b.finish();
+            }
+            bar = Some((k, progress_bar(epochs, format!("K={k}"))));
+        }
+        if let Some((_, b)) = &bar {
+            b.set_position(t.epoch() as u64);
+        }
+    })?;
+    if let Some((_, b)) = bar.take() {
+        b.finish();
+    }
+    println!("{}", summary.table());
+    println!("wrote {}/{{decay.png,decay.svg,decay.md,decay.json}}", out.display());
     Ok(())
 }
