@@ -1,97 +1,24 @@
 //! Domain adaptation end to end on digit files written here in the exact
-//! formats (USPS libsvm `.bz2`, MNIST IDX `.gz`): a synthetic pair of domains
-//! where the target is the source made brighter. Five classes differ by their
-//! brightness (0.3 apart, plus pixel noise); the target domain adds 0.6 to
-//! every pixel, so 1-NN on the raw source images puts a target digit of class
-//! c next to source digits of class c + 2 (the source baseline is exactly 1/5:
-//! only class 4 is right), while the optimal transport between the domains is
-//! that translation, which keeps every class: a learned map must raise the
-//! accuracy.
+//! formats (USPS libsvm `.bz2`, MNIST IDX `.gz`) by
+//! `data::synthetic::write_shifted_digit_domains`: five classes of
+//! brightness levels, the target domain 0.6 brighter, so that the source
+//! baseline is exactly 1/5 and the optimal transport (the translation) keeps
+//! every class: a learned map must raise the accuracy.
 
 mod common;
 use common::rng_lock;
 
-use std::io::Write;
-use std::path::Path;
 use tch::Device;
+use wgflow::data::synthetic::write_shifted_digit_domains;
 use wgflow::data::Dataset;
 use wgflow::experiments::adaptation::AdaptationExperiment;
 use wgflow::metrics::knn::OneNn;
-
-/// A small deterministic generator (xorshift), so the files do not depend on
-/// libtorch's RNG.
-struct Xs(u64);
-impl Xs {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
-
-const SHIFT: f64 = 0.6;
-/// Digits 0..CLASSES.
-const CLASSES: usize = 5;
-
-/// A pixel of a digit of class `k` in [−1, 1]: the class level and noise.
-fn pixel(k: usize, rng: &mut Xs) -> f64 {
-    -0.8 + 0.3 * k as f64 + 0.1 * (rng.next() - 0.5)
-}
-
-fn gz(path: &Path, bytes: &[u8]) {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    e.write_all(bytes).unwrap();
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, e.finish().unwrap()).unwrap();
-}
-
-fn write_domains(root: &Path, n_train: usize, n_test: usize) {
-    let mut rng = Xs(0x9e3779b97f4a7c15);
-    // USPS: libsvm lines "label i:v …", label 10 for digit 0.
-    for (name, n) in [("usps.bz2", n_train), ("usps.t.bz2", n_test)] {
-        let mut text = String::new();
-        for i in 0..n {
-            let k = i % CLASSES;
-            text += &(if k == 0 { 10 } else { k }).to_string();
-            for j in 0..256 {
-                text += &format!(" {}:{:.6}", j + 1, pixel(k, &mut rng).clamp(-1.0, 1.0));
-            }
-            text.push('\n');
-        }
-        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
-        e.write_all(text.as_bytes()).unwrap();
-        std::fs::create_dir_all(root.join("usps")).unwrap();
-        std::fs::write(root.join("usps").join(name), e.finish().unwrap()).unwrap();
-    }
-    // MNIST: IDX u8, 28×28 (resized to 16×16 by the experiment), brighter.
-    for (prefix, n) in [("train", n_train), ("t10k", n_test)] {
-        let mut img = Vec::new();
-        for v in [2051u32, n as u32, 28, 28] {
-            img.extend_from_slice(&v.to_be_bytes());
-        }
-        let mut lab = Vec::new();
-        for v in [2049u32, n as u32] {
-            lab.extend_from_slice(&v.to_be_bytes());
-        }
-        for i in 0..n {
-            let k = i % CLASSES;
-            lab.push(k as u8);
-            for _ in 0..28 * 28 {
-                let v = (pixel(k, &mut rng) + SHIFT).clamp(-1.0, 1.0);
-                img.push(((v + 1.0) / 2.0 * 255.0).round() as u8);
-            }
-        }
-        gz(&root.join("mnist").join(format!("{prefix}-images-idx3-ubyte.gz")), &img);
-        gz(&root.join("mnist").join(format!("{prefix}-labels-idx1-ubyte.gz")), &lab);
-    }
-}
 
 #[test]
 fn w1fe_transport_raises_1nn_accuracy_from_the_source_baseline() {
     let _rng = rng_lock();
     let root = tempfile::tempdir().unwrap();
-    write_domains(root.path(), 500, 300);
+    write_shifted_digit_domains(root.path(), 500, 300, 0).unwrap();
     let out = tempfile::tempdir().unwrap();
     let mut exp = AdaptationExperiment::new(Dataset::Usps, Dataset::Mnist, 400, out.path());
     exp.data_dir = Some(root.path().to_path_buf());

@@ -23,6 +23,7 @@ pub mod gaussian;
 pub mod images;
 pub mod mnist;
 pub mod sets;
+pub mod synthetic;
 pub mod toy;
 pub mod usps;
 
