@@ -53,3 +53,26 @@ fn w1fe_transport_raises_1nn_accuracy_from_the_source_baseline() {
         assert!(out.path().join(f).is_file(), "{f} missing");
     }
 }
+
+#[test]
+fn persistency_levels_name_the_runs_and_reach_the_step() {
+    let mut exp = AdaptationExperiment::new(Dataset::Usps, Dataset::Mnist, 10, "unused");
+    exp.methods = vec!["w1fe-lp".into(), "w2gan".into()];
+    let names = |e: &AdaptationExperiment| e.runs().into_iter().map(|r| r.0).collect::<Vec<_>>();
+    assert_eq!(names(&exp), vec!["w1fe-lp", "w2gan"]);
+    exp.ks = vec![1, 3];
+    assert_eq!(names(&exp), vec!["w1fe-lp-k1", "w1fe-lp-k3", "w2gan-k1", "w2gan-k3"]);
+    assert_eq!(exp.config_for("w1fe-lp", 3).unwrap().step.k(), 3);
+    // The authors' exp_da settings (REFERENCE.md).
+    let cfg = exp.config_for("w1fe-lp", 1).unwrap();
+    assert_eq!((cfg.train.batch_size, cfg.train.critic_iters), (64, 5));
+    assert_eq!(
+        (cfg.train.generator_opt.lr, cfg.train.generator_opt.beta1, cfg.train.generator_opt.beta2),
+        (1e-4, 0.0, 0.9)
+    );
+    assert_eq!(cfg.generator.hidden, vec![200, 500]);
+    assert_eq!(cfg.critic.net().hidden, vec![200, 500]);
+    assert_eq!((cfg.generator.in_dim, cfg.generator.tanh_scale), (256, Some(2.0)));
+    exp.ks = vec![0];
+    assert!(exp.validate().unwrap_err().to_string().contains('k'));
+}

@@ -38,6 +38,9 @@ pub struct AdaptationExperiment {
     pub target: Dataset,
     /// Method presets ([`crate::experiments::methods`]) to run.
     pub methods: Vec<String>,
+    /// Persistency levels K run for each method (000 Fig. 3: 1, 3, 5, 10);
+    /// with more than one, the runs are named `METHOD-kK`.
+    pub ks: Vec<usize>,
     /// Everything but critic and step (taken from the presets).
     pub base: RunConfig,
     /// Data root (`None`: `$WGFLOW_DATA`, else `data/`).
@@ -153,6 +156,7 @@ impl AdaptationExperiment {
             source,
             target,
             methods: vec!["w1fe-lp".into(), "w2gan".into()],
+            ks: vec![1],
             base,
             data_dir: None,
             download: true,
@@ -195,15 +199,32 @@ impl AdaptationExperiment {
         if self.methods.is_empty() {
             return Err(Error::config("methods", "give at least one method"));
         }
-        for m in &self.methods {
-            self.config_for(m)?;
+        if self.ks.is_empty() || self.ks.contains(&0) {
+            return Err(Error::config("k", format!("persistency levels must be ≥ 1, got {:?}", self.ks)));
+        }
+        for (_, m, k) in self.runs() {
+            self.config_for(&m, k)?;
         }
         Ok(())
     }
 
-    /// The run config of method `m`.
-    pub fn config_for(&self, m: &str) -> Result<RunConfig> {
-        let mut cfg = preset(m, &self.base)?;
+    /// `(name, method, K)` of every run, in order.
+    pub fn runs(&self) -> Vec<(String, String, usize)> {
+        let mut v = vec![];
+        for m in &self.methods {
+            for &k in &self.ks {
+                let name = if self.ks.len() > 1 { format!("{m}-k{k}") } else { m.clone() };
+                v.push((name, m.clone(), k));
+            }
+        }
+        v
+    }
+
+    /// The run config of method `m` with persistency (or ℓ) `k`.
+    pub fn config_for(&self, m: &str, k: usize) -> Result<RunConfig> {
+        let mut base = self.base.clone();
+        base.step = base.step.with_k(k);
+        let mut cfg = preset(m, &base)?;
         if let crate::flow::StepConfig::Barycentric { .. } = cfg.step {
             // The map is learned from the dual on source and target.
             cfg.step = crate::flow::StepConfig::Barycentric { dual_epochs: self.base.train.epochs / 2 };
@@ -250,8 +271,9 @@ impl AdaptationExperiment {
             baseline,
             methods: vec![],
         };
-        for m in &self.methods {
-            let cfg = self.config_for(m)?;
+        for (name, method, k) in self.runs() {
+            let m = &name;
+            let cfg = self.config_for(&method, k)?;
             let dir = self.out.join(m);
             crate::io::create_dir_all(&dir)?;
             crate::io::write_atomic(dir.join("config.toml"), cfg.to_toml()?.as_bytes())?;
@@ -272,7 +294,7 @@ impl AdaptationExperiment {
             })?;
             t.history().save_csv(dir.join("history.csv"))?;
             save_rows(&rows, dir.join("accuracy.csv"))?;
-            summary.methods.push((m.clone(), rows));
+            summary.methods.push((name.clone(), rows));
         }
         summary.chart().save(self.out.join("accuracy.png"))?;
         summary.chart().save(self.out.join("accuracy.svg"))?;

@@ -35,8 +35,8 @@ enum CriticArg {
 pub struct RunArgs {
     /// Which experiment.
     experiment: Experiment,
-    /// ring: persistency levels (or ℓ for rwp), comma-separated; the first is the baseline
-    /// [default: 1,3,5,10; w2-decay: 1,10,50].
+    /// ring, adaptation, w2-decay: persistency levels (or ℓ for rwp), comma-separated; ring: the first is the baseline
+    /// [default: ring 1,3,5,10; adaptation 1; w2-decay 1,10,50].
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     k: Option<Vec<usize>>,
     /// w2-decay: the Euler step ε (flow time per epoch) [default: 0.2].
@@ -292,6 +292,9 @@ fn run_adaptation(args: RunArgs) -> wgflow::Result<()> {
     if let Some(n) = args.eval_every {
         exp.base.train.eval_every = n;
     }
+    if let Some(ks) = &args.k {
+        exp.ks = ks.clone();
+    }
     if let Some(0) = args.limit {
         return Err(Error::config("--limit", "must be ≥ 1, got 0"));
     }
@@ -302,6 +305,7 @@ fn run_adaptation(args: RunArgs) -> wgflow::Result<()> {
     exp.validate().map_err(|e| match e {
         Error::Config { field, msg } if field == "source" || field == "target" => Error::config("--domains", msg),
         Error::Config { field, msg } if field == "method" => Error::config("--methods", msg),
+        Error::Config { field, msg } if field == "k" => Error::config("--k", msg),
         e => e,
     })?;
     let device = wgflow::device::choose_device(args.device.as_deref())?;
