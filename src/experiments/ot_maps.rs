@@ -83,9 +83,20 @@ impl OtMapsExperiment {
 
     /// Runs every method on every problem; writes `{dataset}.png` (Discrete-OT
     /// and each method's arrows, 004 Fig. 2), `map_errors.md|json`.
-    pub fn run(&self, device: Device, mut progress: impl FnMut(&str, &str, usize)) -> Result<OtMapsTable> {
+    pub fn run(&self, device: Device, progress: impl FnMut(&str, &str, usize)) -> Result<OtMapsTable> {
+        Ok(self.run_with_panels(device, progress)?.0)
+    }
+
+    /// [`OtMapsExperiment::run`], also returning each problem's panels (for
+    /// notebooks).
+    pub fn run_with_panels(
+        &self,
+        device: Device,
+        mut progress: impl FnMut(&str, &str, usize),
+    ) -> Result<(OtMapsTable, Vec<(String, TransportPanels)>)> {
         crate::io::create_dir_all(&self.out)?;
         let mut rows = Vec::new();
+        let mut figures = Vec::new();
         for ds in &self.datasets {
             let (source, target) = dataset(ds)?;
             let mut panels = Vec::new();
@@ -132,13 +143,15 @@ impl OtMapsExperiment {
                 });
                 panels.push(TransportPlot::new(m.clone(), snap.target, snap.source, snap.generated)?);
             }
-            TransportPanels::new(panels).save(self.out.join(format!("{ds}.png")))?;
+            let fig = TransportPanels::new(panels);
+            fig.save(self.out.join(format!("{ds}.png")))?;
+            figures.push((ds.clone(), fig));
         }
         let table = OtMapsTable { epochs: self.base.train.epochs, rows };
         crate::io::write_atomic(self.out.join("map_errors.md"), table.markdown().as_bytes())?;
         let json = serde_json::to_string_pretty(&table).map_err(|e| Error::input(e.to_string()))?;
         crate::io::write_atomic(self.out.join("map_errors.json"), json.as_bytes())?;
-        Ok(table)
+        Ok((table, figures))
     }
 }
 
