@@ -104,4 +104,12 @@ fn main() {
     println!("| wgflow read_idx_images_u8 + labels (uint8, as torchvision's dataset) | {t_u8:.4} | {:.2}× (vs torchvision uint8: {:.2}×) |", t_u8 / t_plain, r_ds / t_u8);
     println!("| wgflow read_idx_images + labels, .gz IDX | {t_gz:.4} | {:.2}× |", t_gz / t_plain);
     println!("ratio (torchvision tensor / wgflow, >1 = wgflow faster): {:.2}", r_tensor / t_plain);
+    let line = serde_json::json!({
+        "bench": "decode",
+        "name": format!("Fashion-MNIST training set decode, 60,000 × 28×28 → f32 in [−1, 1] (median of {repeats})"),
+        "reference": "torchvision 0.26 FashionMNIST + vectorised ToTensor/Normalize",
+        "ref_s": r_tensor, "wgflow_s": t_plain, "ratio": r_tensor / t_plain, "goal": 1.0, "device": "cpu",
+        "threads": tch::get_num_threads(), "unit": "s", "note": "uncompressed IDX files",
+    });
+    println!("BENCH {line}");
 }
