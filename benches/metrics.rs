@@ -10,7 +10,7 @@
 //! ```
 //!
 //! `WGFLOW_BENCH_FID_N` sets the number of images of the FID benchmark
-//! (default 10,000 on a GPU, 200 on a CPU, where 10,000 Inception passes at
+//! (default 10,000 on a GPU, 100 on a CPU, where 10,000 Inception passes at
 //! 299×299 take hours); `WGFLOW_DEVICE` the device of the FID benchmark,
 //! `WGFLOW_BENCH_THREADS` libtorch's thread count on both sides. Each
 //! benchmark also prints one `BENCH {json}` line for `benches/report.py`.
@@ -163,7 +163,7 @@ fn bench_fid(dir: &Path) {
     // random weights (exported by pytorch-fid's code, official layout).
     let device = wgflow::device::choose_device(None).unwrap();
     // 10,000 Inception passes at 299×299 take hours on a small CPU.
-    let default_n = if device.is_cuda() { 10_000 } else { 200 };
+    let default_n = if device.is_cuda() { 10_000 } else { 100 };
     let n: i64 = std::env::var("WGFLOW_BENCH_FID_N").ok().and_then(|v| v.parse().ok()).unwrap_or(default_n);
     let dev = if device.is_cuda() { "cuda" } else { "cpu" };
     let mut rng = ChaCha8Rng::seed_from_u64(2);

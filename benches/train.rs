@@ -113,7 +113,11 @@ struct Spec<'a> {
 fn compare(spec: Spec, threads: i64, device: Device, mut epoch: impl FnMut() -> Tensor) {
     let dev = if device.is_cuda() { "cuda" } else { "cpu" };
     let mut reference = Reference::spawn(spec.bench, threads, dev);
-    let warm = if spec.bench == "dcgan-rwp" { 3 } else { 20 };
+    let warm = match (spec.bench, device.is_cuda()) {
+        ("dcgan-rwp", false) => 1,
+        ("dcgan-rwp", true) => 3,
+        _ => 20,
+    };
     for _ in 0..warm {
         let _ = epoch();
     }
@@ -252,7 +256,7 @@ fn bench_da(threads: i64, device: Device, reps: usize) {
         bench: "da",
         title: "USPS-sized domain-adaptation epoch (W1-FE-LP, 5 critic steps, K=3, batch 64, critic 256-200-500-1, generator 256-200-500-256 + BN)",
         goal: 2.0,
-        epochs_per_rep: 50,
+        epochs_per_rep: 20,
         reps,
         note: "random 256-d data in [-1, 1] (7291 source, 10000 target points) instead of the images",
     };
