@@ -49,6 +49,9 @@ fn main() {
         eprintln!("no {}: apt-get install dataset-fashion-mnist or set WGFLOW_FASHION_MNIST_DIR", gz_images.display());
         std::process::exit(2);
     }
+    if let Some(n) = std::env::var("WGFLOW_BENCH_THREADS").ok().and_then(|v| v.parse::<i32>().ok()) {
+        tch::set_num_threads(n);
+    }
     let repeats: usize = std::env::var("REPEATS").ok().and_then(|s| s.parse().ok()).unwrap_or(7).max(1);
     let python = std::env::var("WGFLOW_PYTHON")
         .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python").display().to_string());

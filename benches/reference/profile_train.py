@@ -4,10 +4,11 @@ reference loops of `train.py`, for `make bench` (BENCHMARKS.md).
     python profile_train.py THREADS BENCH...
 
 For each benchmark, two variants of the same loop are profiled on the CPU:
-`relu` (the reference as users run it, `nn.ReLU`) and `clamp_min` (the
-critic's activation as wgflow computes it, `x.clamp_min(0)`: the same
-function, whose derivative does not make the gradient penalty's double
-backward push zeros through the forward pass). Prints one line per variant:
+`relu` (the reference as users run it) and `wgflow-ops` (the same loop with
+wgflow's two structural changes: the activation `x.clamp_min(0)`, the same
+function as `nn.ReLU` but whose derivative does not make the gradient
+penalty's double backward push zeros through the forward pass, and φ(y),
+φ(x) evaluated in one stacked pass). Prints one line per variant:
 
     PROFILE {"bench", "variant", "threads", "epoch_s", "kernel_s", "gemm_s",
              "gemm_calls", "ops", "top": [[name, seconds, calls], ...]}
@@ -41,7 +42,7 @@ GEMM = {"aten::mm", "aten::addmm", "aten::bmm", "aten::mkldnn_convolution", "ate
 
 def run(bench, variant, threads, epochs):
     relu = nn.ReLU
-    if variant == "clamp_min":
+    if variant == "wgflow-ops":
         T.nn.ReLU = ClampMin
     try:
         torch.manual_seed(0)
@@ -49,6 +50,7 @@ def run(bench, variant, threads, epochs):
             torch.device("cpu"))
     finally:
         T.nn.ReLU = relu
+    T.STACKED = variant == "wgflow-ops"
     for _ in range(3):
         epoch()
     with profile(activities=[ProfilerActivity.CPU]) as prof:
@@ -78,7 +80,7 @@ def main():
     torch.set_num_threads(threads)
     for bench in sys.argv[2:]:
         epochs = 2 if bench == "dcgan-rwp" else 5
-        for variant in ["relu", "clamp_min"]:
+        for variant in ["relu", "wgflow-ops"]:
             print("PROFILE " + json.dumps(run(bench, variant, threads, epochs)), flush=True)
 
 

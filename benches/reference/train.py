@@ -76,10 +76,20 @@ def penalty(phi, x, y, lam, one_sided):
     return lam * (d**2).mean()
 
 
+# profile_train.py sets this to evaluate φ on [y; x] in one pass, as wgflow's
+# W1 critic does when φ has no batch norm (same loss and gradients).
+STACKED = False
+
+
 def critic_step(phi, opt, x, y, lam, one_sided):
     opt.zero_grad()
     # The paper's sign convention (src/critic/mod.rs): φ large on generated samples.
-    loss = phi(x).mean() - phi(y).mean() + penalty(phi, x, y, lam, one_sided)
+    if STACKED:
+        both = phi(torch.cat([y, x]))
+        gap = both[len(y):].mean() - both[: len(y)].mean()
+    else:
+        gap = phi(x).mean() - phi(y).mean()
+    loss = gap + penalty(phi, x, y, lam, one_sided)
     loss.backward()
     opt.step()
     return loss.detach()
