@@ -10,13 +10,17 @@ function as `nn.ReLU` but whose derivative does not make the gradient
 penalty's double backward push zeros through the forward pass, and φ(y),
 φ(x) evaluated in one stacked pass). Prints one line per variant:
 
-    PROFILE {"bench", "variant", "threads", "epoch_s", "kernel_s", "gemm_s",
-             "gemm_calls", "ops", "top": [[name, seconds, calls], ...]}
+    PROFILE {"bench", "variant", "threads", "epoch_s", "profiled_s", "kernel_s",
+             "kernel_share", "gemm_s", "gemm_calls", "ops",
+             "top": [[name, seconds, calls], ...]}
 
-all per epoch: `epoch_s` the wall-clock time under the profiler, `kernel_s`
-the self time of all aten operators (what is left when no interpreter runs
-between them), `gemm_s`/`gemm_calls` the matrix products (mm, addmm, bmm,
-convolutions), `ops` the number of aten operator calls.
+all per epoch: `epoch_s` the wall-clock time without the profiler (median of
+alternating repetitions of the two variants), `profiled_s` under the
+profiler, `kernel_s` the self time of all aten operators there and
+`kernel_share` = kernel_s / profiled_s (the share left when no interpreter
+runs between the operators; the profiler slows both, so only shares and
+counts are read from it), `gemm_s`/`gemm_calls` the matrix products (mm,
+addmm, bmm, convolutions), `ops` the number of aten operator calls.
 """
 
 import json
@@ -40,7 +44,7 @@ GEMM = {"aten::mm", "aten::addmm", "aten::bmm", "aten::mkldnn_convolution", "ate
         "aten::_convolution", "aten::mkldnn_convolution_backward"}
 
 
-def run(bench, variant, threads, epochs):
+def build(bench, variant):
     relu = nn.ReLU
     if variant == "wgflow-ops":
         T.nn.ReLU = ClampMin
@@ -50,29 +54,54 @@ def run(bench, variant, threads, epochs):
             torch.device("cpu"))
     finally:
         T.nn.ReLU = relu
-    T.STACKED = variant == "wgflow-ops"
-    for _ in range(3):
-        epoch()
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
-        t = time.perf_counter()
-        for _ in range(epochs):
-            epoch()
-        wall = time.perf_counter() - t
-    ev = [e for e in prof.key_averages() if e.key.startswith("aten::")]
-    kernel = sum(e.self_cpu_time_total for e in ev) / 1e6 / epochs
-    gemm = [e for e in ev if e.key in GEMM]
-    top = sorted(ev, key=lambda e: -e.self_cpu_time_total)[:8]
-    return {
-        "bench": bench,
-        "variant": variant,
-        "threads": threads,
-        "epoch_s": wall / epochs,
-        "kernel_s": kernel,
-        "gemm_s": sum(e.self_cpu_time_total for e in gemm) / 1e6 / epochs,
-        "gemm_calls": sum(e.count for e in gemm) / epochs,
-        "ops": sum(e.count for e in ev) / epochs,
-        "top": [[e.key, e.self_cpu_time_total / 1e6 / epochs, e.count / epochs] for e in top],
-    }
+    stacked = variant == "wgflow-ops"
+
+    def run():
+        T.STACKED = stacked
+        return epoch()
+
+    return run
+
+
+def bench_variants(bench, threads, epochs, reps=5):
+    """Both variants, unprofiled wall time first (repetitions alternating,
+    median), then one profiled run each for the operator breakdown."""
+    variants = {v: build(bench, v) for v in ["relu", "wgflow-ops"]}
+    for run in variants.values():
+        for _ in range(3):
+            run()
+    walls = {v: [] for v in variants}
+    for _ in range(reps):
+        for v, run in variants.items():
+            t = time.perf_counter()
+            for _ in range(epochs):
+                run()
+            walls[v].append((time.perf_counter() - t) / epochs)
+    out = []
+    for v, run in variants.items():
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            t = time.perf_counter()
+            for _ in range(epochs):
+                run()
+            profiled = (time.perf_counter() - t) / epochs
+        ev = [e for e in prof.key_averages() if e.key.startswith("aten::")]
+        kernel = sum(e.self_cpu_time_total for e in ev) / 1e6 / epochs
+        gemm = [e for e in ev if e.key in GEMM]
+        top = sorted(ev, key=lambda e: -e.self_cpu_time_total)[:8]
+        out.append({
+            "bench": bench,
+            "variant": v,
+            "threads": threads,
+            "epoch_s": sorted(walls[v])[len(walls[v]) // 2],
+            "profiled_s": profiled,
+            "kernel_s": kernel,
+            "kernel_share": kernel / profiled,
+            "gemm_s": sum(e.self_cpu_time_total for e in gemm) / 1e6 / epochs,
+            "gemm_calls": sum(e.count for e in gemm) / epochs,
+            "ops": sum(e.count for e in ev) / epochs,
+            "top": [[e.key, e.self_cpu_time_total / 1e6 / epochs, e.count / epochs] for e in top],
+        })
+    return out
 
 
 def main():
@@ -80,8 +109,8 @@ def main():
     torch.set_num_threads(threads)
     for bench in sys.argv[2:]:
         epochs = 2 if bench == "dcgan-rwp" else 5
-        for variant in ["relu", "wgflow-ops"]:
-            print("PROFILE " + json.dumps(run(bench, variant, threads, epochs)), flush=True)
+        for line in bench_variants(bench, threads, epochs):
+            print("PROFILE " + json.dumps(line), flush=True)
 
 
 if __name__ == "__main__":
