@@ -13,7 +13,8 @@ kernel's start-up file turns into an abort under WGFLOW_ABORT_ON_PANIC=1) or
 writes to stderr (evcxr reports a top-level `?` error on stderr and still
 calls the cell a success; tag a cell `allow-stderr` to permit stderr). Exit
 status 1 when any notebook fails. `selftest` runs notebooks that must fail
-(tests/notebooks/broken-*.ipynb) and exits 1 if one of them passes.
+(tests/notebooks/broken-*.ipynb; executed copies in runs/notebooks/selftest/)
+and exits 1 if one of them passes.
 
 `check` needs only the standard library; `run` and `selftest` need nbclient
 and nbformat (`make kernel` installs them into .venv).
@@ -146,10 +147,14 @@ def selftest(paths):
     """Each fixture must fail; prints why."""
     if not paths:
         sys.exit("error: no fixtures given")
+    import nbformat
+
     passed = 0
     for p in paths:
         nb, extra = execute(p, 600, 3600)
-        bad = extra + problems(json.loads(__import__("nbformat").writes(nb)))
+        text = nbformat.writes(nb)
+        write_atomic(os.path.join("runs/notebooks/selftest", os.path.basename(p)), text)
+        bad = extra + problems(json.loads(text))
         if bad:
             print(f"ok   {p} fails as it must: {bad[0]}")
         else:
