@@ -40,6 +40,7 @@ pub mod nets;
 pub mod npy;
 pub mod optim;
 pub mod plot;
+pub mod runs;
 pub mod train;
 
 pub use error::{Error, Result};

@@ -11,7 +11,7 @@
 mod curves;
 mod scatter;
 
-pub use curves::{LineChart, Series};
+pub use curves::{Band, LineChart, Series};
 pub use scatter::{TransportPanels, TransportPlot};
 
 use crate::error::{Error, Result};
