@@ -36,7 +36,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run a paper's experiment.
+    /// Run a paper's experiment, or one resumable run (--config/--out, --resume DIR).
     Run(run::RunArgs),
     /// Download, check and cache the image data sets.
     Data(data::DataArgs),
