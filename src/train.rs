@@ -352,7 +352,7 @@ impl History {
 }
 
 /// The fixed evaluation sample of a run at one moment, as plain points.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub epoch: usize,
     pub source: Vec<[f64; 2]>,

@@ -288,3 +288,51 @@ fn bad_flags_for_runs_sweeps_and_comparisons_get_one_line_and_exit_2() {
     std::fs::write(dir.join("status.json"), "{}").unwrap();
     assert_usage_error(&["run", "--config", cfg, "--out", dir.to_str().unwrap()], "--resume");
 }
+
+#[test]
+fn the_ring_experiment_resumes_each_of_its_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = small_config(tmp.path(), "");
+    let cfg = cfg.to_str().unwrap();
+    let common = ["--config", cfg, "--k", "1,2", "--checkpoint-every", "2", "--quiet"];
+    let full = tmp.path().join("full");
+    let mut args = vec!["run", "ring", "--out", full.to_str().unwrap()];
+    args.extend(common);
+    ok(&wgflow(&args));
+
+    // Killed while writing K=1's checkpoint of epoch 6; K=2 not started.
+    let cut = tmp.path().join("cut");
+    let mut args = vec!["run", "ring", "--out", cut.to_str().unwrap()];
+    args.extend(common);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wgflow"))
+        .args(&args)
+        .env("WGFLOW_DEVICE", "cpu")
+        .env(wgflow::runs::checkpoint::PAUSE_ENV, "6")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "checkpoint write paused at epoch 6");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!cut.join("k2").join("history.csv").exists());
+
+    let out = wgflow(&["run", "--resume", cut.to_str().unwrap(), "--quiet"]);
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("| 2 |"));
+    for k in ["k1", "k2"] {
+        assert_eq!(history_bits(&full.join(k)), history_bits(&cut.join(k)), "{k}");
+        // The evolution snapshots (epochs 0, 2, 4, 8) taken before and after the kill.
+        let snaps = |d: &Path| std::fs::read_to_string(d.join(k).join("snapshots.json")).unwrap();
+        assert!(snaps(&full) == snaps(&cut), "{k}: the snapshots differ");
+        assert!(cut.join(k).join("evolution.png").exists());
+    }
+    let summary = |d: &Path| -> Vec<(u64, u64, Option<usize>)> {
+        let s: wgflow::experiments::RingSummary =
+            serde_json::from_str(&std::fs::read_to_string(d.join("summary.json")).unwrap()).unwrap();
+        s.results.iter().map(|r| (r.k as u64, r.final_w1.to_bits(), r.reach_epoch)).collect()
+    };
+    assert_eq!(summary(&full), summary(&cut));
+    assert!(cut.join("w1_epoch.png").exists());
+}

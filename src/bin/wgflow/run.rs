@@ -140,10 +140,15 @@ fn resume(args: RunArgs, dir: PathBuf) -> wgflow::Result<()> {
             format!("takes every setting from {}; drop {name}", dir.join("config.toml").display()),
         ));
     }
+    if dir.join("experiment.json").is_file() {
+        let exp = RingExperiment::load(&dir)?;
+        let device = wgflow::device::choose_device(args.device.as_deref())?;
+        return ring_with_progress(&exp, device, args.quiet, true);
+    }
     if !dir.join("config.toml").is_file() {
         return Err(Error::file(
             dir.join("config.toml"),
-            "not found: --resume needs a run directory written by `wgflow run --out` or `wgflow sweep`",
+            "not found: --resume needs a run directory written by `wgflow run --out`, `wgflow run ring` or `wgflow sweep`",
         ));
     }
     train(&dir, &args)
@@ -265,13 +270,20 @@ fn run_ring(args: RunArgs) -> wgflow::Result<()> {
     if let Some(n) = args.eval_every {
         exp.base.train.eval_every = n;
     }
+    exp.checkpoint_every = args.checkpoint_every;
     exp.validate().map_err(|e| match e {
         Error::Config { field, msg } if field == "k" => Error::config("--k", msg),
         e => e,
     })?;
     let device = wgflow::device::choose_device(args.device.as_deref())?;
+    ring_with_progress(&exp, device, args.quiet, false)
+}
+
+/// Runs (or resumes) the ring experiment with progress bars and prints its summary.
+fn ring_with_progress(exp: &RingExperiment, device: tch::Device, quiet: bool, resume: bool) -> wgflow::Result<()> {
+    let out = exp.out.clone();
     let epochs = exp.base.train.epochs as u64;
-    if !args.quiet {
+    if !quiet {
         eprintln!(
             "{} on the ring: K = {:?}, {} epochs, seed {}, device {}",
             exp.method_name(),
@@ -282,8 +294,7 @@ fn run_ring(args: RunArgs) -> wgflow::Result<()> {
         );
     }
     let mut bar: Option<(usize, ProgressBar)> = None;
-    let quiet = args.quiet;
-    let summary = exp.run(device, |k, t, row| {
+    let progress = |k: usize, t: &wgflow::train::Trainer, row: &wgflow::train::Row| {
         if quiet {
             return;
         }
@@ -300,7 +311,8 @@ fn run_ring(args: RunArgs) -> wgflow::Result<()> {
                 eprintln!("K={k} epoch {:>4}  {:>7.1}s  W1 {:.4}", t.epoch(), row.seconds, row.w1);
             }
         }
-    })?;
+    };
+    let summary = if resume { exp.resume(device, progress)? } else { exp.run(device, progress)? };
     if let Some((_, b)) = bar.take() {
         b.finish();
     }
