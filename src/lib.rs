@@ -37,26 +37,14 @@ pub mod flow;
 pub mod io;
 pub mod metrics;
 pub mod nets;
+pub mod notebook;
 pub mod npy;
 pub mod optim;
 pub mod plot;
+pub mod prelude;
+pub mod progress;
 pub mod runs;
 pub mod train;
 
 pub use error::{Error, Result};
-
-/// The names a notebook or script usually needs.
-pub mod prelude {
-    pub use crate::critic::{Constraint, Critic, CriticConfig, GanLoss, PsiParam, Regularisation, W2Penalty};
-    pub use crate::data::{SpiralArm, Toy};
-    pub use crate::device::{choose_device, device_name, seed_all};
-    pub use crate::error::{Error, Result};
-    pub use crate::experiments::{RingExperiment, RingSummary};
-    pub use crate::flow::StepConfig;
-    pub use crate::metrics::emd::wasserstein;
-    pub use crate::nets::{Activation, Init, Mlp, MlpConfig};
-    pub use crate::optim::{Adam, AdamConfig};
-    pub use crate::plot::{Figure, LineChart, Series, TransportPanels, TransportPlot};
-    pub use crate::train::{History, Row, RunConfig, TrainConfig, Trainer};
-    pub use tch::{Device, Kind, Tensor};
-}
+pub use notebook::quick;

@@ -29,7 +29,7 @@
 //! checkpoint is taken, so a checkpoint never holds a diverged state.
 
 use crate::critic::{Constraint, Critic, CriticConfig};
-use crate::data::Toy;
+use crate::data::{Distribution, Sampler, Toy};
 use crate::error::{Error, Result};
 use crate::flow::{adversarial, barycentric, euler, proximal, StepConfig};
 use crate::metrics::emd;
@@ -141,13 +141,14 @@ impl DebugConfig {
     }
 }
 
-/// One run on 2D data: what to sample, the networks, the method's steps and
-/// the schedule. Serialises to the `config.toml` of a run directory.
+/// One run: what to sample (a 2D toy set, a normal, an image data set — see
+/// [`Distribution`]), the networks, the method's steps and the schedule.
+/// Serialises to the `config.toml` of a run directory.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RunConfig {
-    pub source: Toy,
-    pub target: Toy,
+    pub source: Distribution,
+    pub target: Distribution,
     pub generator: MlpConfig,
     pub critic: CriticConfig,
     pub step: StepConfig,
@@ -161,8 +162,8 @@ impl Default for RunConfig {
     /// W1-FE-LP, K = 1, from N(0, I) to the 8-Gaussian ring (000 §5).
     fn default() -> Self {
         RunConfig {
-            source: Toy::standard_gaussian(),
-            target: Toy::ring(),
+            source: Toy::standard_gaussian().into(),
+            target: Toy::ring().into(),
             generator: MlpConfig::generator_2d(),
             critic: CriticConfig::W1 { net: MlpConfig::critic_2d(), constraint: Constraint::Lp { lambda: 10.0 } },
             step: StepConfig::Euler { eps: 1.0, k: 1 },
@@ -181,15 +182,40 @@ impl RunConfig {
         self.critic.validate()?;
         self.step.validate("step")?;
         self.train.validate()?;
-        if self.generator.in_dim != 2 || self.generator.out_dim != 2 {
-            return Err(Error::config("generator", "the toy sets are 2D: in_dim and out_dim must be 2"));
+        // The networks are MLPs over flat samples: their widths must match.
+        let (zdim, xdim) = (self.source.dim()?, self.target.dim()?);
+        for (field, d) in [("source", &self.source), ("target", &self.target)] {
+            if d.sample_shape()?.len() != 1 {
+                return Err(Error::config(
+                    field,
+                    format!("the networks are MLPs: image samples need flatten = true (shape {:?})", d.sample_shape()?),
+                ));
+            }
         }
-        if self.critic.net().in_dim != 2 {
-            return Err(Error::config("critic.net.in_dim", "a 2D potential needs in_dim = 2"));
+        let widths = [
+            ("generator.in_dim", self.generator.in_dim, zdim, "the source"),
+            ("generator.out_dim", self.generator.out_dim, xdim, "the target"),
+            ("critic.net.in_dim", self.critic.net().in_dim, xdim, "the target"),
+        ];
+        for (field, got, want, what) in widths {
+            if got != want {
+                return Err(Error::config(field, format!("must be {want}, the dimension of {what}, got {got}")));
+            }
+        }
+        if let StepConfig::Barycentric { .. } = self.step {
+            if zdim != xdim {
+                return Err(Error::config(
+                    "step",
+                    format!("barycentric needs source and target of one dimension, got {zdim} and {xdim}"),
+                ));
+            }
         }
         if let StepConfig::SemiBackward { potential, .. } = &self.step {
-            if potential.in_dim != 2 {
-                return Err(Error::config("step.potential.in_dim", "a 2D potential needs in_dim = 2"));
+            if potential.in_dim != xdim {
+                return Err(Error::config(
+                    "step.potential.in_dim",
+                    format!("must be {xdim}, the dimension of the target, got {}", potential.in_dim),
+                ));
             }
         }
         if let Some(NanAt { epoch, step }) = self.debug.nan_at {
@@ -423,6 +449,8 @@ pub struct Trainer {
     opt_d: Adam,
     prev: Option<PrevGenerator>,
     sbe: Option<SbePotential>,
+    source: Box<dyn Sampler>,
+    target: Box<dyn Sampler>,
     fixed_z: Tensor,
     fixed_x: Tensor,
     epoch: usize,
@@ -460,11 +488,15 @@ impl Trainer {
             }
             _ => None,
         };
+        // Data sets are loaded (and fitted) before seeding: their minibatch
+        // order has its own seed, derived from the run's.
+        let mut source = cfg.source.build(cfg.train.seed.wrapping_mul(2).wrapping_add(1), device)?;
+        let mut target = cfg.target.build(cfg.train.seed.wrapping_mul(2).wrapping_add(2), device)?;
         crate::device::seed_all(cfg.train.seed);
         // The evaluation samples first, so they depend on the seed alone and
         // every method run with one seed is judged on the same points.
-        let fixed_z = cfg.source.sample(cfg.train.eval_size, device)?;
-        let fixed_x = cfg.target.sample(cfg.train.eval_size, device)?;
+        let fixed_z = source.sample(cfg.train.eval_size, device)?;
+        let fixed_x = target.sample(cfg.train.eval_size, device)?;
         let g_vs = nn::VarStore::new(device);
         let d_vs = nn::VarStore::new(device);
         let generator = Mlp::new(&(g_vs.root() / "generator"), &cfg.generator)?;
@@ -501,6 +533,8 @@ impl Trainer {
             opt_d,
             prev,
             sbe,
+            source,
+            target,
             fixed_z,
             fixed_x,
             epoch: 0,
@@ -558,8 +592,8 @@ impl Trainer {
         // Step 1: estimate the potential.
         let poison = self.poisoned(GuardStep::Critic);
         for _ in 0..critic_iters {
-            let x = self.cfg.target.sample(n, dev)?;
-            let z = self.cfg.source.sample(n, dev)?;
+            let x = self.target.sample(n, dev)?;
+            let z = self.source.sample(n, dev)?;
             let y = if critic_on_source { z } else { tch::no_grad(|| self.generator.forward_t(&z, true)) };
             self.opt_d.zero_grad();
             let l = self.critic.loss(&x, &y)?;
@@ -624,7 +658,7 @@ impl Trainer {
         let step = self.cfg.step.clone();
         self.last_generator_loss = match step {
             StepConfig::Euler { eps, k } => {
-                let z = self.cfg.source.sample(n, dev)?;
+                let z = self.source.sample(n, dev)?;
                 let y = tch::no_grad(|| gen(&z));
                 watch.push("generator", "generated samples", &y)?;
                 let targets = euler::euler_targets(&potential, &y, eps)?;
@@ -632,7 +666,7 @@ impl Trainer {
                 euler::persistent_fit(&gen, &mut self.opt_g, &z, &targets, k)?
             }
             StepConfig::Adversarial { k } => {
-                let z = self.cfg.source.sample(n, dev)?;
+                let z = self.source.sample(n, dev)?;
                 adversarial::persistent_adversarial(&potential, &gen, &mut self.opt_g, &z, k)?
             }
             StepConfig::Proximal { h, iters } => {
@@ -641,7 +675,7 @@ impl Trainer {
                 prev.vs.copy(&self.g_vs)?;
                 let mut last = Tensor::f_zeros([], (Kind::Float, dev))?;
                 for _ in 0..iters {
-                    let z = self.cfg.source.sample(n, dev)?;
+                    let z = self.source.sample(n, dev)?;
                     let before = tch::no_grad(|| prev.net.forward_t(&z, true));
                     self.opt_g.zero_grad();
                     let loss = proximal::rwp_loss(&potential, &gen(&z), &before, h)?;
@@ -664,7 +698,7 @@ impl Trainer {
                 };
                 let mut objective = None;
                 for _ in 0..potential_iters {
-                    let z = self.cfg.source.sample(n, dev)?;
+                    let z = self.source.sample(n, dev)?;
                     let out = tch::no_grad(|| gen(&z));
                     let before = tch::no_grad(|| prev.net.forward_t(&z, true));
                     sbe.opt.zero_grad();
@@ -682,7 +716,7 @@ impl Trainer {
                 prev.vs.copy(&self.g_vs)?;
                 let mut last = Tensor::f_zeros([], (Kind::Float, dev))?;
                 for _ in 0..iters {
-                    let z = self.cfg.source.sample(n, dev)?;
+                    let z = self.source.sample(n, dev)?;
                     self.opt_g.zero_grad();
                     let loss = proximal::sbe_generator_loss(&potential, &phi_p, &gen(&z), h)?;
                     loss.f_backward()?;
@@ -693,8 +727,8 @@ impl Trainer {
             }
             StepConfig::Barycentric { .. } => {
                 let w2 = critic.as_w2().ok_or_else(|| Error::config("step", "barycentric needs a w2 critic"))?;
-                let x = self.cfg.target.sample(n, dev)?;
-                let z = self.cfg.source.sample(n, dev)?;
+                let x = self.target.sample(n, dev)?;
+                let z = self.source.sample(n, dev)?;
                 let w = tch::no_grad(|| -> Result<Tensor> {
                     barycentric::plan_weights(
                         &w2.phi(&z),
@@ -824,6 +858,14 @@ impl Trainer {
         ] {
             out.push((name.into(), cpu(t)?));
         }
+        // Samplers with their own random state (data-set batches): their
+        // position in their ChaCha8 stream and their order.
+        // Prefixed with their length: libtorch's writer cannot take an empty tensor.
+        for (name, state) in [("sampler/source", self.source.state()), ("sampler/target", self.target.state())] {
+            let mut v = vec![state.len() as i64];
+            v.extend(state);
+            out.push((name.into(), Tensor::from_slice(&v)));
+        }
         out.push(("epoch".into(), Tensor::from(self.epoch as i64)));
         out.push(("train_seconds".into(), Tensor::from(self.train_seconds)));
         let rows: Vec<f64> = self
@@ -894,6 +936,14 @@ impl Trainer {
         self.last_critic_loss = take("last/critic_loss")?.f_to_device(dev)?;
         self.last_estimate = take("last/estimate")?.f_to_device(dev)?;
         self.last_generator_loss = take("last/generator_loss")?.f_to_device(dev)?;
+        for (name, sampler) in [("sampler/source", &mut self.source), ("sampler/target", &mut self.target)] {
+            let v = Vec::<i64>::try_from(&take(name)?)?;
+            let state = match v.split_first() {
+                Some((&n, rest)) if n as usize == rest.len() => rest,
+                _ => return Err(Error::input(format!("checkpoint: `{name}` is not a length-prefixed sampler state"))),
+            };
+            sampler.load_state(state).map_err(|e| Error::input(format!("checkpoint: `{name}`: {e}")))?;
+        }
         let epoch = take("epoch")?.int64_value(&[]);
         if epoch < 0 || epoch as usize > self.cfg.train.epochs {
             return Err(Error::input(format!(
@@ -920,8 +970,21 @@ impl Trainer {
         Ok(())
     }
 
-    /// The fixed source sample, the fixed target sample and their images.
+    /// The fixed evaluation samples: source `z` and target `x`.
+    pub fn fixed_samples(&self) -> (&Tensor, &Tensor) {
+        (&self.fixed_z, &self.fixed_x)
+    }
+
+    /// The fixed source sample, the fixed target sample and their images
+    /// (2D runs only).
     pub fn snapshot(&self) -> Result<Snapshot> {
+        if self.fixed_z.size().get(1) != Some(&2) || self.fixed_x.size().get(1) != Some(&2) {
+            return Err(Error::input(format!(
+                "a snapshot plots 2D points; this run samples {:?} → {:?}",
+                self.fixed_z.size(),
+                self.fixed_x.size()
+            )));
+        }
         let pts = |t: &Tensor, what: &str| -> Result<Vec<[f64; 2]>> {
             let (v, _, _) = emd::points(t, what)?;
             Ok(v.chunks_exact(2).map(|c| [c[0], c[1]]).collect())

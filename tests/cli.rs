@@ -24,6 +24,12 @@ fn malformed_flags_get_one_line_and_exit_2() {
     assert_usage_error(&["run", "ring", "--method", "w2fe", "--critic", "gp"], "--critic");
     assert_usage_error(&["run", "ot-maps", "--methods", "w2gan,nope"], "--methods");
     assert_usage_error(&["run", "ot-maps", "--datasets", "moons"], "--datasets");
+    assert_usage_error(&["run", "adaptation", "--domains", "usps"], "--domains");
+    assert_usage_error(&["run", "adaptation", "--domains", "usps,cifar10", "--offline"], "--domains");
+    assert_usage_error(&["run", "adaptation", "--limit", "0", "--offline"], "--limit");
+    assert_usage_error(&["run", "adaptation", "--k", "0", "--offline"], "--k");
+    assert_usage_error(&["run", "w2-decay", "--eps", "1.5"], "--eps");
+    assert_usage_error(&["run", "w2-decay", "--k", "0"], "--k");
 }
 
 #[test]

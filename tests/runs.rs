@@ -381,3 +381,49 @@ fn slurm_script_runs_one_resumable_directory_per_array_task_on_one_gpu() {
     let check = std::process::Command::new("bash").arg("-n").arg("-c").arg(&s).status().unwrap();
     assert!(check.success());
 }
+
+#[test]
+fn resume_is_exact_with_data_set_batches_too() {
+    use wgflow::data::{Batches, DataSpec, Dataset, Distribution, NormalSpec, Sampler};
+    // Batches keep their own ChaCha8 stream and order: the checkpoint carries them.
+    let data = Tensor::arange(50, (tch::Kind::Float, Device::Cpu)).view([50, 1]);
+    let mut a = Batches::new(&data, 3, false).unwrap();
+    for _ in 0..7 {
+        let _ = a.sample(16, Device::Cpu).unwrap();
+    }
+    let mut b = Batches::new(&data, 3, false).unwrap();
+    b.load_state(&a.state()).unwrap();
+    for _ in 0..5 {
+        assert!(a.sample(16, Device::Cpu).unwrap().equal(&b.sample(16, Device::Cpu).unwrap()));
+    }
+    assert!(b.load_state(&[0, 0, 0]).is_err());
+
+    let _rng = rng_lock();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    wgflow::data::synthetic::write_shifted_digit_domains(&root, 120, 10, 5).unwrap();
+    let mut cfg = small("w1fe-lp", 4);
+    cfg.source = Distribution::Normal(NormalSpec { normal: vec![256], std: 1.0 });
+    cfg.target = Distribution::Data(DataSpec {
+        flatten: true,
+        dir: Some(root),
+        download: false,
+        ..DataSpec::new(Dataset::Usps)
+    });
+    cfg.generator.in_dim = 256;
+    cfg.generator.out_dim = 256;
+    cfg.critic.net_mut().in_dim = 256;
+    cfg.validate().unwrap();
+    let full = tmp.path().join("full");
+    create_dir(&full, &cfg, None).unwrap();
+    let opts = RunOptions { checkpoint_every: 100 };
+    train_dir(&full, Device::Cpu, opts, |_, _| {}).unwrap();
+    let resumed = tmp.path().join("resumed");
+    interrupted_at(&resumed, &cfg, 3);
+    let state = checkpoint_tensors(&resumed);
+    let target_state = &state.iter().find(|c| c.0 == "sampler/target").unwrap().1;
+    // Length, then the USPS batches' stream position (2), pass position, passes and order (120).
+    assert_eq!(target_state.size(), vec![1 + 4 + 120]);
+    train_dir(&resumed, Device::Cpu, opts, |_, _| {}).unwrap();
+    assert_eq!(history_bits(&full), history_bits(&resumed));
+}

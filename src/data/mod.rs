@@ -7,6 +7,8 @@
 //!   `.tar.gz`), as [`ImageSet`]s (`N×C×H×W` f32 in `[−1, 1]`, i64 labels);
 //!   [`resize_center_crop`] for the authors' MNIST → 16×16.
 //! * [`fetch`]: download, checksums and the cache ([`data_root`]).
+//! * [`dist`]: what a run's config samples from ([`Distribution`]: a toy
+//!   set, a normal, a data set or the Gaussian fitted to it).
 //! * [`batch`]: seeded minibatches ([`Batches`]) and the [`Sampler`] trait;
 //!   [`gaussian`]: a Gaussian fitted to a data set ([`MvGaussian`]).
 //!
@@ -15,15 +17,18 @@
 
 pub mod batch;
 pub mod cifar;
+pub mod dist;
 pub mod fetch;
 pub mod gaussian;
 pub mod images;
 pub mod mnist;
 pub mod sets;
+pub mod synthetic;
 pub mod toy;
 pub mod usps;
 
 pub use batch::{Batches, Sampler};
+pub use dist::{DataSpec, Distribution, NormalSpec};
 pub use fetch::{data_root, Download, FetchOptions, RemoteFile};
 pub use gaussian::MvGaussian;
 pub use images::{resize_center_crop, ImageSet, Split};

@@ -92,8 +92,8 @@ impl OtMapsExperiment {
             let mut discrete: Option<(Tensor, Tensor, Tensor)> = None;
             for m in &self.methods {
                 let mut base = self.base.clone();
-                base.source = source.clone();
-                base.target = target.clone();
+                base.source = source.clone().into();
+                base.target = target.clone().into();
                 let cfg = preset(m, &base).map_err(|e| match e {
                     Error::Config { field, msg } if field == "method" => Error::config("--methods", msg),
                     e => e,

@@ -1,4 +1,6 @@
-//! Plots: curves of several runs, scatter plots with transport arrows, panels.
+//! Plots: curves of several runs, scatter plots with transport arrows, panels,
+//! potential heat maps with gradient fields, generator evolution, the W2
+//! decay against e^{-t}, image grids and latent-space walks.
 //!
 //! Plot types take plain data (never the trainer). Each one can be
 //! [`Figure::save`]d as PNG or SVG (chosen by the file extension, written
@@ -9,9 +11,17 @@
 //! so plotting works on machines without fontconfig or system fonts.
 
 mod curves;
+mod decay;
+mod evolution;
+mod field;
+mod images;
 mod scatter;
 
 pub use curves::{Band, LineChart, Series};
+pub use decay::W2Decay;
+pub use evolution::{EvolutionPanels, EvolutionStep};
+pub use field::{grid_points, PotentialField};
+pub use images::{latent_path, latent_walk, ImageGrid};
 pub use scatter::{TransportPanels, TransportPlot};
 
 use crate::error::{Error, Result};
@@ -136,4 +146,23 @@ pub(crate) fn range(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
     } else {
         (lo - pad * span, hi + pad * span)
     }
+}
+
+/// An arrow from `from` to `to` as plotters paths: the shaft and two barbs at
+/// 25° of length `head` (in data units); just the shaft when the arrow is
+/// shorter than 1e-12.
+pub(crate) fn arrow(from: [f64; 2], to: [f64; 2], head: f64) -> Vec<Vec<(f64, f64)>> {
+    let (dx, dy) = (to[0] - from[0], to[1] - from[1]);
+    let len = (dx * dx + dy * dy).sqrt();
+    let mut lines = vec![vec![(from[0], from[1]), (to[0], to[1])]];
+    if len > 1e-12 {
+        let (ux, uy) = (dx / len, dy / len);
+        let (c, s) = (25f64.to_radians().cos(), 25f64.to_radians().sin());
+        for sign in [1.0, -1.0] {
+            let bx = -(ux * c - sign * uy * s) * head;
+            let by = -(uy * c + sign * ux * s) * head;
+            lines.push(vec![(to[0], to[1]), (to[0] + bx, to[1] + by)]);
+        }
+    }
+    lines
 }

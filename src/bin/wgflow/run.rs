@@ -18,6 +18,10 @@ enum Experiment {
     Ring,
     /// 2D optimal maps against Discrete-OT (004 §6.1, Fig. 1-2): the map-error table.
     OtMaps,
+    /// USPS → MNIST (or back) domain adaptation scored by 1-NN accuracy (000 Fig. 3, 004 Table 1).
+    Adaptation,
+    /// W2-FE's W2 decay against e^(−t) (003 eq. 14), for several K.
+    W2Decay,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -51,17 +55,20 @@ impl From<DivergenceArg> for OnDivergence {
 pub struct RunArgs {
     /// Which experiment; without one, a single run of --config (or the default config) into --out.
     experiment: Option<Experiment>,
-    /// ring: persistency levels (or ℓ for rwp), comma-separated, the first is the baseline [default: 1,3,5,10];
-    /// single run: one K.
+    /// ring, adaptation, w2-decay: persistency levels (or ℓ for rwp), comma-separated; ring: the first is the baseline
+    /// [default: ring 1,3,5,10; adaptation 1; w2-decay 1,10,50]; single run: one K.
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     k: Option<Vec<usize>>,
+    /// w2-decay: the Euler step ε (flow time per epoch) [default: 0.2].
+    #[arg(long, allow_negative_numbers = true)]
+    eps: Option<f64>,
     /// ring: shorthand for --method w1fe-lp|w1fe-gp|w1fe-clip.
     #[arg(long, value_enum, conflicts_with = "method")]
     critic: Option<CriticArg>,
     /// ring: the method (see `wgflow run --help`): w1fe-lp (default), w2fe, wgan-gp, rwp-gan, ...
     #[arg(long)]
     method: Option<String>,
-    /// ot-maps: methods to compare, comma-separated.
+    /// ot-maps, adaptation: methods to compare, comma-separated.
     #[arg(long, value_delimiter = ',')]
     methods: Option<Vec<String>>,
     /// ot-maps: problems, comma-separated (four-gaussians, checkerboard, spiral).
@@ -85,6 +92,18 @@ pub struct RunArgs {
     /// Base run config (TOML); flags given on the command line override it.
     #[arg(long)]
     config: Option<PathBuf>,
+    /// adaptation: source and target data sets (usps, mnist, fashion-mnist) [default: usps,mnist].
+    #[arg(long, value_delimiter = ',')]
+    domains: Option<Vec<String>>,
+    /// adaptation: data root [default: $WGFLOW_DATA, else data/].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// adaptation: never download; a missing file is an error.
+    #[arg(long)]
+    offline: bool,
+    /// adaptation: use only the first N images of each split (quick runs).
+    #[arg(long)]
+    limit: Option<usize>,
     /// No progress output.
     #[arg(long)]
     quiet: bool,
@@ -115,6 +134,8 @@ pub fn run(args: RunArgs) -> wgflow::Result<()> {
     match args.experiment {
         Some(Experiment::Ring) => run_ring(args),
         Some(Experiment::OtMaps) => run_ot_maps(args),
+        Some(Experiment::Adaptation) => run_adaptation(args),
+        Some(Experiment::W2Decay) => run_w2_decay(args),
         None => run_single(args),
     }
 }
@@ -124,6 +145,10 @@ fn resume(args: RunArgs, dir: PathBuf) -> wgflow::Result<()> {
     let given = [
         ("an experiment", args.experiment.is_some()),
         ("--k", args.k.is_some()),
+        ("--eps", args.eps.is_some()),
+        ("--domains", args.domains.is_some()),
+        ("--limit", args.limit.is_some()),
+        ("--data-dir", args.data_dir.is_some()),
         ("--critic", args.critic.is_some()),
         ("--method", args.method.is_some()),
         ("--methods", args.methods.is_some()),
@@ -387,5 +412,147 @@ fn run_ot_maps(args: RunArgs) -> wgflow::Result<()> {
     }
     println!("{}", table.markdown());
     println!("wrote {}/{{<dataset>.png,map_errors.md,map_errors.json}}", out.display());
+    Ok(())
+}
+
+fn run_adaptation(args: RunArgs) -> wgflow::Result<()> {
+    use wgflow::data::Dataset;
+    use wgflow::experiments::adaptation::AdaptationExperiment;
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs/adaptation"));
+    let (source, target) = match args.domains.as_deref() {
+        None => (Dataset::Usps, Dataset::Mnist),
+        Some([s, t]) => {
+            let parse = |n: &str| {
+                Dataset::from_name(n).map_err(|e| match e {
+                    Error::Config { msg, .. } => Error::config("--domains", msg),
+                    e => e,
+                })
+            };
+            (parse(s)?, parse(t)?)
+        }
+        Some(other) => {
+            return Err(Error::config("--domains", format!("give SOURCE,TARGET (two names), got {}", other.len())))
+        }
+    };
+    // 100,000 iterations in the authors' exp_da.
+    let mut exp = AdaptationExperiment::new(source, target, args.epochs.unwrap_or(100_000), &out);
+    if let Some(path) = &args.config {
+        let epochs = exp.base.train.epochs;
+        exp.base = RunConfig::load(path)?;
+        if args.epochs.is_some() {
+            exp.base.train.epochs = epochs;
+        }
+    }
+    if let Some(m) = &args.methods {
+        if let Some(bad) = m.iter().find(|m| !METHODS.contains(&m.as_str())) {
+            return Err(Error::config(
+                "--methods",
+                format!("unknown method `{bad}`; expected one of {}", METHODS.join(", ")),
+            ));
+        }
+        exp.methods = m.clone();
+    }
+    if let Some(s) = args.seed {
+        exp.base.train.seed = s;
+    }
+    if let Some(n) = args.eval_every {
+        exp.base.train.eval_every = n;
+    }
+    if let Some(ks) = &args.k {
+        exp.ks = ks.clone();
+    }
+    if let Some(0) = args.limit {
+        return Err(Error::config("--limit", "must be ≥ 1, got 0"));
+    }
+    exp.data_dir = args.data_dir.clone();
+    exp.download = !args.offline;
+    exp.limit = args.limit;
+    exp.set_data();
+    exp.validate().map_err(|e| match e {
+        Error::Config { field, msg } if field == "source" || field == "target" => Error::config("--domains", msg),
+        Error::Config { field, msg } if field == "method" => Error::config("--methods", msg),
+        Error::Config { field, msg } if field == "k" => Error::config("--k", msg),
+        e => e,
+    })?;
+    let device = wgflow::device::choose_device(args.device.as_deref())?;
+    let epochs = exp.base.train.epochs as u64;
+    let quiet = args.quiet;
+    let mut bar: Option<(String, ProgressBar)> = None;
+    let summary = exp.run(device, |m, t, acc| {
+        if quiet {
+            return;
+        }
+        if bar.as_ref().map(|(k, _)| k != m).unwrap_or(true) {
+            if let Some((_, b)) = bar.take() {
+                b.finish();
+            }
+            bar = Some((m.to_string(), progress_bar(epochs, m.to_string())));
+        }
+        if let Some((_, b)) = &bar {
+            b.set_position(t.epoch() as u64);
+            b.set_message(format!("1-NN {:.2} %", 100.0 * acc));
+            if b.is_hidden() {
+                eprintln!("{m} epoch {:>6}  1-NN {:.2} %", t.epoch(), 100.0 * acc);
+            }
+        }
+    })?;
+    if let Some((_, b)) = bar.take() {
+        b.finish();
+    }
+    println!("{}", summary.table());
+    println!("wrote {}/{{accuracy.png,accuracy.svg,summary.md,summary.json}} and one folder per method", out.display());
+    Ok(())
+}
+
+fn run_w2_decay(args: RunArgs) -> wgflow::Result<()> {
+    use wgflow::experiments::w2_decay::W2DecayExperiment;
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs/w2-decay"));
+    let mut exp = W2DecayExperiment::new(args.epochs.unwrap_or(30), &out);
+    if let Some(path) = &args.config {
+        let epochs = exp.base.train.epochs;
+        exp.base = RunConfig::load(path)?;
+        if args.epochs.is_some() {
+            exp.base.train.epochs = epochs;
+        }
+    }
+    if let Some(ks) = &args.k {
+        if ks.is_empty() || ks.contains(&0) {
+            return Err(Error::config("--k", format!("persistency levels must be ≥ 1, got {ks:?}")));
+        }
+        exp.ks = ks.clone();
+    }
+    if let Some(e) = args.eps {
+        exp.eps = e;
+    }
+    if let Some(s) = args.seed {
+        exp.base.train.seed = s;
+    }
+    exp.config_for(exp.ks[0]).map_err(|e| match e {
+        Error::Config { field, msg } if field == "eps" => Error::config("--eps", msg),
+        e => e,
+    })?;
+    let device = wgflow::device::choose_device(args.device.as_deref())?;
+    let epochs = exp.base.train.epochs as u64;
+    let quiet = args.quiet;
+    let mut bar: Option<(usize, ProgressBar)> = None;
+    let summary = exp.run(device, |k, t| {
+        if quiet {
+            return;
+        }
+        if bar.as_ref().map(|(bk, _)| *bk) != Some(k) {
+            if let Some((_, b)) = bar.take() {
+                b.finish();
+            }
+            bar = Some((k, progress_bar(epochs, format!("K={k}"))));
+        }
+        if let Some((_, b)) = &bar {
+            b.set_position(t.epoch() as u64);
+        }
+    })?;
+    if let Some((_, b)) = bar.take() {
+        b.finish();
+    }
+    println!("{}", summary.table());
+    println!("wrote {}/{{decay.png,decay.svg,decay.md,decay.json}}", out.display());
     Ok(())
 }
