@@ -336,3 +336,58 @@ fn the_ring_experiment_resumes_each_of_its_runs() {
     assert_eq!(summary(&full), summary(&cut));
     assert!(cut.join("w1_epoch.png").exists());
 }
+
+#[test]
+fn the_ot_maps_experiment_resumes_each_of_its_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = small_config(tmp.path(), "");
+    let cfg = cfg.to_str().unwrap();
+    let common = [
+        "--config",
+        cfg,
+        "--datasets",
+        "four-gaussians",
+        "--methods",
+        "w2gan,wgan-gp",
+        "--checkpoint-every",
+        "2",
+        "--quiet",
+    ];
+    let full = tmp.path().join("full");
+    let mut args = vec!["run", "ot-maps", "--out", full.to_str().unwrap()];
+    args.extend(common);
+    ok(&wgflow(&args));
+
+    let cut = tmp.path().join("cut");
+    let mut args = vec!["run", "ot-maps", "--out", cut.to_str().unwrap()];
+    args.extend(common);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wgflow"))
+        .args(&args)
+        .env("WGFLOW_DEVICE", "cpu")
+        .env(wgflow::runs::checkpoint::PAUSE_ENV, "6")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "checkpoint write paused at epoch 6");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!cut.join("map_errors.json").exists());
+
+    ok(&wgflow(&["run", "--resume", cut.to_str().unwrap(), "--quiet"]));
+    let rows = |d: &Path| -> Vec<(String, u64, u64)> {
+        let t: wgflow::experiments::ot_maps::OtMapsTable =
+            serde_json::from_str(&std::fs::read_to_string(d.join("map_errors.json")).unwrap()).unwrap();
+        t.rows.iter().map(|r| (r.method.clone(), r.map_error.to_bits(), r.w2.to_bits())).collect()
+    };
+    assert_eq!(rows(&full).len(), 2);
+    assert_eq!(rows(&full), rows(&cut));
+    for m in ["w2gan", "wgan-gp"] {
+        assert_eq!(
+            history_bits(&full.join("four-gaussians").join(m)),
+            history_bits(&cut.join("four-gaussians").join(m))
+        );
+    }
+    assert!(cut.join("four-gaussians.png").exists());
+}

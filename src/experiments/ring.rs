@@ -43,10 +43,6 @@ fn default_checkpoint_every() -> usize {
     crate::runs::DEFAULT_CHECKPOINT_EVERY
 }
 
-/// The files of a run directory that a fresh (not resumed) run replaces.
-const RUN_FILES: &[&str] =
-    &["config.toml", "status.json", "checkpoint.ot", "history.csv", "history.json", "snapshots.json", "run.json"];
-
 impl RingExperiment {
     /// The paper's setting with `constraint` and the given K values.
     pub fn new(ks: Vec<usize>, constraint: Constraint, out: impl Into<PathBuf>) -> Self {
@@ -118,13 +114,7 @@ impl RingExperiment {
         let json = serde_json::to_string_pretty(self).map_err(|e| Error::input(e.to_string()))?;
         crate::io::write_atomic(self.out.join("experiment.json"), json.as_bytes())?;
         for &k in &self.ks {
-            let dir = self.out.join(format!("k{k}"));
-            for f in RUN_FILES {
-                let p = dir.join(f);
-                if p.exists() {
-                    std::fs::remove_file(&p).map_err(|e| Error::file(&p, format!("cannot remove: {e}")))?;
-                }
-            }
+            crate::runs::remove_run_files(&self.out.join(format!("k{k}")))?;
         }
         self.train_all(device, progress)
     }

@@ -151,6 +151,21 @@ pub fn create_dir(dir: &Path, cfg: &RunConfig, labels: Option<&RunLabels>) -> Re
     Ok(())
 }
 
+/// The files of a run directory that a fresh (not resumed) run replaces.
+pub const RUN_FILES: &[&str] =
+    &["config.toml", "status.json", "checkpoint.ot", "history.csv", "history.json", "snapshots.json", "run.json"];
+
+/// Removes the [`RUN_FILES`] of `dir` (an experiment started again from scratch).
+pub fn remove_run_files(dir: &Path) -> Result<()> {
+    for f in RUN_FILES {
+        let p = dir.join(f);
+        if p.exists() {
+            std::fs::remove_file(&p).map_err(|e| Error::file(&p, format!("cannot remove: {e}")))?;
+        }
+    }
+    Ok(())
+}
+
 /// Whether `dir` holds a run that has started (a status or a checkpoint).
 pub fn has_started(dir: &Path) -> bool {
     dir.join("status.json").exists() || dir.join(checkpoint::CHECKPOINT).exists()

@@ -165,6 +165,11 @@ fn resume(args: RunArgs, dir: PathBuf) -> wgflow::Result<()> {
             format!("takes every setting from {}; drop {name}", dir.join("config.toml").display()),
         ));
     }
+    if dir.join("ot-maps.json").is_file() {
+        let exp = OtMapsExperiment::load(&dir)?;
+        let device = wgflow::device::choose_device(args.device.as_deref())?;
+        return ot_maps_with_progress(&exp, device, args.quiet, true);
+    }
     if dir.join("experiment.json").is_file() {
         let exp = RingExperiment::load(&dir)?;
         let device = wgflow::device::choose_device(args.device.as_deref())?;
@@ -385,11 +390,17 @@ fn run_ot_maps(args: RunArgs) -> wgflow::Result<()> {
         exp.base.train.seed = s;
     }
     exp.base.train.eval_every = exp.base.train.epochs;
+    exp.checkpoint_every = args.checkpoint_every;
     let device = wgflow::device::choose_device(args.device.as_deref())?;
+    ot_maps_with_progress(&exp, device, args.quiet, false)
+}
+
+/// Runs (or resumes) the ot-maps experiment with progress bars and prints its table.
+fn ot_maps_with_progress(exp: &OtMapsExperiment, device: tch::Device, quiet: bool, resume: bool) -> wgflow::Result<()> {
+    let out = exp.out.clone();
     let epochs = exp.base.train.epochs as u64;
     let mut bar: Option<(String, ProgressBar)> = None;
-    let quiet = args.quiet;
-    let table = exp.run(device, |ds, m, epoch| {
+    let progress = |ds: &str, m: &str, epoch: usize| {
         if quiet {
             return;
         }
@@ -406,7 +417,8 @@ fn run_ot_maps(args: RunArgs) -> wgflow::Result<()> {
                 eprintln!("{key}: done");
             }
         }
-    })?;
+    };
+    let table = if resume { exp.resume(device, progress)? } else { exp.run(device, progress)? };
     if let Some((_, b)) = bar.take() {
         b.finish();
     }
