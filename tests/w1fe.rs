@@ -195,3 +195,26 @@ fn persistent_fit_lowers_the_fit_loss() {
     assert_eq!(opt.steps(), 20);
     assert!(last < before && after < 0.5 * before, "before {before}, last step {last}, after {after}");
 }
+
+#[test]
+fn k1_gradient_gap_is_rounding_for_w1_and_w2_critics() {
+    let _rng = rng_lock();
+    for method in ["w1fe-lp", "w2fe"] {
+        let mut cfg = wgflow::experiments::methods::preset(method, &wgflow::train::RunConfig::default()).unwrap();
+        cfg.train.batch_size = 128;
+        let mut t = wgflow::train::Trainer::new(cfg, Device::Cpu).unwrap();
+        for _ in 0..5 {
+            t.train_epoch().unwrap();
+        }
+        let z = Tensor::randn([128, 2], (Kind::Float, Device::Cpu));
+        let g = t.generator();
+        let critic = t.critic();
+        let phi = |y: &Tensor| critic.generator_potential(y);
+        for eps in [1.0, 0.1] {
+            let (diff, size) =
+                wgflow::flow::euler::k1_gradient_gap(&|x| g.forward_t(x, true), &g.parameters(), &phi, &z, eps)
+                    .unwrap();
+            assert!(size > 1e-6 && diff <= 1e-5 * size, "{method} ε={eps}: {diff} vs {size}");
+        }
+    }
+}

@@ -103,7 +103,7 @@ impl OtMapsExperiment {
     /// checkpoint, then writes the panels and the table as
     /// [`OtMapsExperiment::run`] does.
     pub fn resume(&self, device: Device, progress: impl FnMut(&str, &str, usize)) -> Result<OtMapsTable> {
-        self.train_all(device, progress)
+        Ok(self.train_all(device, progress)?.0)
     }
 
     /// Runs every method on every problem from the start, each in a
@@ -111,6 +111,16 @@ impl OtMapsExperiment {
     /// (for [`OtMapsExperiment::resume`]), `{dataset}.png` (Discrete-OT and
     /// each method's arrows, 004 Fig. 2), `map_errors.md|json`.
     pub fn run(&self, device: Device, progress: impl FnMut(&str, &str, usize)) -> Result<OtMapsTable> {
+        Ok(self.run_with_panels(device, progress)?.0)
+    }
+
+    /// [`OtMapsExperiment::run`], also returning each problem's panels (for
+    /// notebooks).
+    pub fn run_with_panels(
+        &self,
+        device: Device,
+        progress: impl FnMut(&str, &str, usize),
+    ) -> Result<(OtMapsTable, Vec<(String, TransportPanels)>)> {
         crate::io::create_dir_all(&self.out)?;
         let json = serde_json::to_string_pretty(self).map_err(|e| Error::input(e.to_string()))?;
         crate::io::write_atomic(self.out.join("ot-maps.json"), json.as_bytes())?;
@@ -122,11 +132,16 @@ impl OtMapsExperiment {
         self.train_all(device, progress)
     }
 
-    fn train_all(&self, device: Device, mut progress: impl FnMut(&str, &str, usize)) -> Result<OtMapsTable> {
+    fn train_all(
+        &self,
+        device: Device,
+        mut progress: impl FnMut(&str, &str, usize),
+    ) -> Result<(OtMapsTable, Vec<(String, TransportPanels)>)> {
         if self.checkpoint_every == 0 {
             return Err(Error::config("checkpoint_every", "must be ≥ 1"));
         }
         let mut rows = Vec::new();
+        let mut figures = Vec::new();
         for ds in &self.datasets {
             let (source, target) = dataset(ds)?;
             let mut panels = Vec::new();
@@ -179,13 +194,15 @@ impl OtMapsExperiment {
                 });
                 panels.push(TransportPlot::new(m.clone(), snap.target, snap.source, snap.generated)?);
             }
-            TransportPanels::new(panels).save(self.out.join(format!("{ds}.png")))?;
+            let fig = TransportPanels::new(panels);
+            fig.save(self.out.join(format!("{ds}.png")))?;
+            figures.push((ds.clone(), fig));
         }
         let table = OtMapsTable { epochs: self.base.train.epochs, rows };
         crate::io::write_atomic(self.out.join("map_errors.md"), table.markdown().as_bytes())?;
         let json = serde_json::to_string_pretty(&table).map_err(|e| Error::input(e.to_string()))?;
         crate::io::write_atomic(self.out.join("map_errors.json"), json.as_bytes())?;
-        Ok(table)
+        Ok((table, figures))
     }
 }
 
