@@ -6,6 +6,8 @@
 #                the pinned Python reference packages of `make test-deps`)
 #   make bench-data  Fashion-MNIST decoding speed against torchvision
 #   make bench-metrics  evaluators against POT, scikit-learn, pytorch-fid
+#   make bench   all benchmarks (data, metrics, training loops against PyTorch
+#                eager) and a profile of the training loops; writes BENCHMARKS.md
 #
 # Both install what they need first (`make setup`):
 #   .venv/            python venv holding PyPI torch==$(TORCH_VERSION) (libtorch for tch)
@@ -22,7 +24,7 @@ VPY := $(VENV)/bin/python
 CARGO ?= cargo
 DEMO_ARGS ?= --k 1,3,5,10 --critic lp --out runs/ring
 
-.PHONY: setup toolchain demo test test-deps fid-weights bench-metrics fmt clippy clean bench-data
+.PHONY: setup toolchain demo test test-deps fid-weights bench-metrics fmt clippy clean bench-data bench fashion-mnist
 
 # Reference implementations the parity tests compare against (POT, scikit-learn,
 # pytorch-fid), pinned, installed into the venv. pytorch-fid and torchvision
@@ -95,13 +97,30 @@ test: setup test-deps fmt clippy
 
 # Fashion-MNIST decoding, wgflow against torchvision (benches/data.rs). Needs
 # Debian's dataset-fashion-mnist (installed here when root) and torchvision.
-bench-data: setup
+bench-data: setup fashion-mnist
+	$(VPY) -m pip install -q torchvision==$(TORCHVISION_VERSION) pillow numpy
+	WGFLOW_PYTHON=$(abspath $(VPY)) $(CARGO) bench --bench data
+
+fashion-mnist:
 	@[ -d /usr/share/datasets/fashion-mnist ] || [ -n "$$WGFLOW_FASHION_MNIST_DIR" ] || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist >/dev/null; \
 	  else echo "error: install Debian's dataset-fashion-mnist or set WGFLOW_FASHION_MNIST_DIR" >&2; exit 1; fi; }
-	$(VPY) -m pip install -q torchvision==$(TORCHVISION_VERSION) pillow numpy
-	WGFLOW_PYTHON=$(abspath $(VPY)) $(CARGO) bench --bench data
+
+# Every benchmark in one run on one machine, then BENCHMARKS.md from their
+# `BENCH` lines (benches/report.py). Both sides use BENCH_THREADS libtorch
+# threads (default: all cores); WGFLOW_DEVICE=cuda (or a GPU present) runs the
+# training and FID benchmarks on the GPU. Logs in target/bench/.
+BENCH_THREADS ?= $(shell nproc)
+BENCH_LOGS := target/bench
+BENCH_ENV := WGFLOW_PYTHON=$(abspath $(VPY)) WGFLOW_BENCH_THREADS=$(BENCH_THREADS)
+bench: setup test-deps fashion-mnist
+	@mkdir -p $(BENCH_LOGS) && rm -f $(BENCH_LOGS)/*.log && cat /proc/loadavg > $(BENCH_LOGS)/load-before
+	set -o pipefail; $(BENCH_ENV) $(CARGO) bench --bench data | tee $(BENCH_LOGS)/data.log
+	set -o pipefail; $(BENCH_ENV) $(CARGO) bench --bench metrics | tee $(BENCH_LOGS)/metrics.log
+	set -o pipefail; $(BENCH_ENV) $(CARGO) bench --bench train | tee $(BENCH_LOGS)/train.log
+	set -o pipefail; $(VPY) benches/reference/profile_train.py $(BENCH_THREADS) w1fe-2d da | tee $(BENCH_LOGS)/profile.log
+	$(VPY) benches/report.py BENCHMARKS.md "$$(cat $(BENCH_LOGS)/load-before)" $(BENCH_LOGS)/*.log
 
 clean:
 	rm -rf runs

@@ -9,8 +9,11 @@
 //! cargo bench --bench metrics -- fid     # FID features of 10,000 32×32 images, vs pytorch-fid
 //! ```
 //!
-//! `WGFLOW_BENCH_FID_N` sets the number of images of the FID benchmark (on a
-//! CPU-only machine 10,000 Inception passes at 299×299 take hours).
+//! `WGFLOW_BENCH_FID_N` sets the number of images of the FID benchmark
+//! (default 10,000 on a GPU, 100 on a CPU, where 10,000 Inception passes at
+//! 299×299 take hours); `WGFLOW_DEVICE` the device of the FID benchmark,
+//! `WGFLOW_BENCH_THREADS` libtorch's thread count on both sides. Each
+//! benchmark also prints one `BENCH {json}` line for `benches/report.py`.
 //!
 //! The Python side runs in the project's venv (`.venv/bin/python` or
 //! `WGFLOW_PYTHON`) with the packages of `make test-deps`.
@@ -38,6 +41,18 @@ fn py_timed(script: &str, dir: &Path) -> (f64, String) {
     let mut it = last.split_whitespace();
     let secs: f64 = it.next().and_then(|s| s.parse().ok()).expect("no timing printed");
     (secs, it.collect::<Vec<_>>().join(" "))
+}
+
+/// One machine-readable result line for `benches/report.py` (BENCHMARKS.md).
+/// `times` = (reference seconds, wgflow seconds).
+fn bench_line(bench: &str, name: &str, reference: &str, times: (f64, f64), goal: f64, device: &str, note: &str) {
+    let (ref_s, ours) = times;
+    let line = serde_json::json!({
+        "bench": bench, "name": name, "reference": reference, "ref_s": ref_s, "wgflow_s": ours,
+        "ratio": ref_s / ours, "goal": goal, "device": device, "threads": tch::get_num_threads(),
+        "unit": "s", "note": note,
+    });
+    println!("BENCH {line}");
 }
 
 fn uniform(rng: &mut ChaCha8Rng, n: usize, d: usize) -> Array2<f64> {
@@ -76,6 +91,15 @@ print(best, v)
     println!("  wgflow  {ours:8.3} s   W1 = {w:.12}");
     println!("  POT     {theirs:8.3} s   W1 = {v}   (ot.emd2 + ot.dist)");
     println!("  ratio POT / wgflow = {:.2}", theirs / ours);
+    bench_line(
+        "emd",
+        &format!("Exact W1, {n} vs {n} points in {d}-d (cost matrix + solve, best of 3)"),
+        "POT 0.9.7 ot.emd2 + ot.dist",
+        (theirs, ours),
+        1.0,
+        "cpu",
+        "",
+    );
 }
 
 fn bench_knn(dir: &Path) {
@@ -123,21 +147,34 @@ print(best, acc)
     println!("  wgflow        {ours:8.3} s   accuracy {acc}");
     println!("  scikit-learn  {theirs:8.3} s   accuracy {v}");
     println!("  ratio scikit-learn / wgflow = {:.2}", theirs / ours);
+    bench_line(
+        "knn",
+        "1-NN, 2007 queries on 7291 points in 256-d, f32 (fit + predict, best of 3)",
+        "scikit-learn 1.9 KNeighborsClassifier(1)",
+        (theirs, ours),
+        1.0,
+        "cpu",
+        "goal: faster (ratio > 1)",
+    );
 }
 
 fn bench_fid(dir: &Path) {
     // Speed does not depend on the weight values: both sides use the same
     // random weights (exported by pytorch-fid's code, official layout).
-    let n: i64 = std::env::var("WGFLOW_BENCH_FID_N").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
-    let device = tch::Device::cuda_if_available();
+    let device = wgflow::device::choose_device(None).unwrap();
+    // 10,000 Inception passes at 299×299 take hours on a small CPU.
+    let default_n = if device.is_cuda() { 10_000 } else { 100 };
+    let n: i64 = std::env::var("WGFLOW_BENCH_FID_N").ok().and_then(|v| v.parse().ok()).unwrap_or(default_n);
     let dev = if device.is_cuda() { "cuda" } else { "cpu" };
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     let imgs = ndarray::Array4::<u8>::from_shape_fn((n as usize, 32, 32, 3), |_| rng.gen());
     npy::write(dir.join("imgs.npy"), &imgs).unwrap();
+    let threads = tch::get_num_threads();
     let script = format!(
         r#"
 import time, numpy as np, torch
 import pytorch_fid.inception as pi
+torch.set_num_threads({threads})
 net = pi._inception_v3(num_classes=1008, aux_logits=False, weights=None)
 net.Mixed_5b = pi.FIDInceptionA(192, pool_features=32)
 net.Mixed_5c = pi.FIDInceptionA(256, pool_features=64)
@@ -180,9 +217,26 @@ print(time.perf_counter() - t, f.shape[0])
     println!("  wgflow       {ours:8.3} s");
     println!("  pytorch-fid  {theirs:8.3} s");
     println!("  ratio pytorch-fid / wgflow = {:.2}", theirs / ours);
+    let note = if n < 10_000 {
+        format!("{n} images instead of 10,000 (WGFLOW_BENCH_FID_N; CPU default)")
+    } else {
+        String::new()
+    };
+    bench_line(
+        "fid",
+        &format!("FID Inception features of {n} 32×32 images, batches of 50"),
+        "pytorch-fid 0.3.0 InceptionV3([3])",
+        (theirs, ours),
+        1.0,
+        dev,
+        &note,
+    );
 }
 
 fn main() {
+    if let Some(n) = std::env::var("WGFLOW_BENCH_THREADS").ok().and_then(|v| v.parse::<i32>().ok()) {
+        tch::set_num_threads(n);
+    }
     let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let want = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
     let dir = tempfile::tempdir().unwrap();

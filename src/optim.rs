@@ -142,6 +142,11 @@ impl Adam {
         let t = self.steps as i32;
         let bc1 = 1.0 - beta1.powi(t);
         let bc2_sqrt = (1.0 - beta2.powi(t)).sqrt();
+        // p + m / d with d = (√v/√(1−β2^t) + eps)·(−(1−β1^t)/lr) is the
+        // formula above in seven kernels per parameter (two lerps, a square,
+        // a sqrt, two in-place scalings and one addcdiv) instead of eleven:
+        // the small networks of the papers are bound by kernel launches.
+        let scale = -bc1 / lr;
         let _guard = tch::no_grad_guard();
         for ((p, m), v) in self.params.iter_mut().zip(self.exp_avg.iter_mut()).zip(self.exp_avg_sq.iter_mut()) {
             let mut g = p.grad();
@@ -152,10 +157,11 @@ impl Adam {
                 g = g.f_add(&(&*p * weight_decay))?;
             }
             let _ = m.f_lerp_(&g, 1.0 - beta1)?;
-            let _ = v.f_mul_scalar_(beta2)?;
-            let _ = v.f_addcmul_(&(&g * (1.0 - beta2)), &g)?;
-            let denom = v.f_sqrt()?.f_div_scalar(bc2_sqrt)?.f_add_scalar(eps)?;
-            let _ = p.f_sub_(&(m.f_div(&denom)? * (lr / bc1)))?;
+            let _ = v.f_lerp_(&g.f_square()?, 1.0 - beta2)?;
+            let mut d = v.f_sqrt()?;
+            let _ = d.f_mul_scalar_(scale / bc2_sqrt)?;
+            let _ = d.f_add_scalar_(eps * scale)?;
+            let _ = p.f_addcdiv_(m, &d)?;
         }
         Ok(())
     }

@@ -124,7 +124,12 @@ impl W1Critic {
 
     /// The critic loss on data `x` and generated samples `y` (both detached).
     pub fn loss(&self, x: &Tensor, y: &Tensor) -> Result<W1Loss> {
-        w1_critic_loss(&|t: &Tensor| self.phi(t), x, y, self.constraint)
+        let phi = |t: &Tensor| self.phi(t);
+        if self.net.config().batch_norm || x.size()[1..] != y.size()[1..] {
+            w1_critic_loss(&phi, x, y, self.constraint)
+        } else {
+            w1_critic_loss_stacked(&phi, x, y, self.constraint)
+        }
     }
 
     /// The largest absolute value of any weight or bias of φ.
@@ -149,6 +154,35 @@ pub fn w1_critic_loss(
 ) -> Result<W1Loss> {
     let (x, y) = (x.detach(), y.detach());
     let estimate = phi(&y).f_mean(None::<Kind>)? - phi(&x).f_mean(None::<Kind>)?;
+    with_penalty(phi, &x, &y, estimate, constraint)
+}
+
+/// [`w1_critic_loss`] with φ evaluated once on `[y; x]` stacked: the same
+/// value and gradients in about half the operators (one forward and one
+/// backward chain instead of two, larger matrix products). Only for a φ that
+/// treats rows independently (no batch norm), which [`W1Critic::loss`]
+/// checks.
+pub fn w1_critic_loss_stacked(
+    phi: &dyn Fn(&Tensor) -> Tensor,
+    x: &Tensor,
+    y: &Tensor,
+    constraint: Constraint,
+) -> Result<W1Loss> {
+    let (x, y) = (x.detach(), y.detach());
+    let (nx, ny) = (x.size()[0], y.size()[0]);
+    let both = phi(&Tensor::f_cat(&[&y, &x], 0)?);
+    let estimate = both.f_narrow(0, 0, ny)?.f_mean(None::<Kind>)? - both.f_narrow(0, ny, nx)?.f_mean(None::<Kind>)?;
+    with_penalty(phi, &x, &y, estimate, constraint)
+}
+
+fn with_penalty(
+    phi: &dyn Fn(&Tensor) -> Tensor,
+    x: &Tensor,
+    y: &Tensor,
+    estimate: Tensor,
+    constraint: Constraint,
+) -> Result<W1Loss> {
+    let (x, y) = (x.shallow_clone(), y.shallow_clone());
     let penalty = match constraint {
         Constraint::Clip { .. } => Tensor::f_zeros([], (x.kind(), x.device()))?,
         Constraint::Gp { lambda } => lipschitz_penalty(phi, &interpolates(&x, &y)?, lambda, false)?,

@@ -18,7 +18,15 @@ pub enum Activation {
 impl Activation {
     fn apply(self, x: &Tensor) -> Tensor {
         match self {
-            Activation::Relu => x.relu(),
+            // clamp_min(0) is relu, but its derivative `where(x ≥ 0, g, 0)`
+            // is a function of the incoming gradient alone: relu's derivative
+            // (`threshold_backward`) declares a zero gradient for x, which
+            // the double backward of a gradient penalty materialises and
+            // pushes through every layer of the forward pass (18 % of the
+            // matrix products of a W1-LP critic step; BENCHMARKS.md). The two
+            // differ only at x = 0 exactly, where any value in [0, 1] is a
+            // subgradient.
+            Activation::Relu => x.clamp_min(0.0),
             Activation::LeakyRelu => x.maximum(&(x * 0.2)),
             Activation::Elu => x.elu(),
             Activation::Tanh => x.tanh(),
