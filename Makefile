@@ -8,6 +8,13 @@
 #   make bench-metrics  evaluators against POT, scikit-learn, pytorch-fid
 #   make bench   all benchmarks (data, metrics, training loops against PyTorch
 #                eager) and a profile of the training loops; writes BENCHMARKS.md
+#   make kernel  evcxr_jupyter $(EVCXR_VERSION) (cached in ~/.cache/wgflow/evcxr/) and
+#                Jupyter into .venv; registers the user's kernelspec `wgflow`
+#   make jupyter Jupyter Lab on notebooks/
+#   make notebooks  execute notebooks/*.ipynb headless (WGFLOW_QUICK=1 unless
+#                given WGFLOW_QUICK=0), executed copies in runs/notebooks/
+#                (NB_ARGS=--in-place to overwrite the notebooks), fail on any
+#                cell error or stderr; then check that broken notebooks fail
 #
 # Both install what they need first (`make setup`):
 #   .venv/            python venv holding PyPI torch==$(TORCH_VERSION) (libtorch for tch)
@@ -24,7 +31,7 @@ VPY := $(VENV)/bin/python
 CARGO ?= cargo
 DEMO_ARGS ?= --k 1,3,5,10 --critic lp --out runs/ring
 
-.PHONY: setup toolchain demo test test-deps fid-weights bench-metrics fmt clippy clean bench-data bench fashion-mnist
+.PHONY: setup toolchain demo test test-deps fid-weights bench-metrics fmt clippy clean bench-data bench fashion-mnist kernel jupyter notebooks
 
 # Reference implementations the parity tests compare against (POT, scikit-learn,
 # pytorch-fid), pinned, installed into the venv. pytorch-fid and torchvision
@@ -121,6 +128,41 @@ bench: setup test-deps fashion-mnist
 	set -o pipefail; $(BENCH_ENV) $(CARGO) bench --bench train | tee $(BENCH_LOGS)/train.log
 	set -o pipefail; $(VPY) benches/reference/profile_train.py $(BENCH_THREADS) w1fe-2d da | tee $(BENCH_LOGS)/profile.log
 	$(VPY) benches/report.py BENCHMARKS.md "$$(cat $(BENCH_LOGS)/load-before)" $(BENCH_LOGS)/*.log
+
+# The notebook kernel: evcxr_jupyter built once per version into the cache
+# (about 10 minutes on 2 cores), Jupyter pinned into .venv, the kernelspec
+# `wgflow` filled in with this clone's absolute paths (kernels/install.sh).
+EVCXR_VERSION := 0.22.0
+WGFLOW_CACHE_DIR := $(or $(WGFLOW_CACHE),$(HOME)/.cache/wgflow)
+EVCXR_ROOT := $(WGFLOW_CACHE_DIR)/evcxr/$(EVCXR_VERSION)
+EVCXR_JUPYTER := $(EVCXR_ROOT)/bin/evcxr_jupyter
+# evcxr's build directory, kept across kernels and notebooks: tch and wgflow
+# compile once (minutes), later notebooks start in seconds.
+EVCXR_TMPDIR ?= $(WGFLOW_CACHE_DIR)/evcxr-tmp
+JUPYTER_PY_DEPS := jupyterlab==4.6.6 nbclient==0.11.0 nbconvert==7.17.2 nbformat==5.11.1
+WGFLOW_QUICK ?= 1
+NOTEBOOKS ?= $(wildcard notebooks/*.ipynb)
+NB_ARGS ?=
+
+$(EVCXR_JUPYTER):
+	CARGO_TARGET_DIR=$(WGFLOW_CACHE_DIR)/evcxr-build $(CARGO) install evcxr_jupyter --locked \
+	  --version $(EVCXR_VERSION) --root $(EVCXR_ROOT)
+	rm -rf $(WGFLOW_CACHE_DIR)/evcxr-build
+
+kernel: setup $(EVCXR_JUPYTER)
+	$(VPY) -m pip install -q $(JUPYTER_PY_DEPS)
+	bash kernels/install.sh "$(EVCXR_JUPYTER)" "$$(realpath "$${LIBTORCH:-$(VENV)/libtorch}")" "$(CURDIR)" \
+	  "$(EVCXR_TMPDIR)" "$(abspath $(VENV))/bin/jupyter"
+
+jupyter: kernel
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+# One libtorch thread per notebook unless OMP_NUM_THREADS is set: on a loaded
+# 2-core machine libtorch's default (a thread per core) made training ~13× slower.
+notebooks: kernel
+	WGFLOW_QUICK=$(WGFLOW_QUICK) WGFLOW_ABORT_ON_PANIC=1 OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} \
+	  $(VPY) scripts/notebooks.py run $(NB_ARGS) $(NOTEBOOKS)
+	WGFLOW_ABORT_ON_PANIC=1 OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(VPY) scripts/notebooks.py selftest tests/notebooks/broken-*.ipynb
 
 clean:
 	rm -rf runs

@@ -1,0 +1,2 @@
+use wgflow::prelude::*;
+wgflow::notebook::init();

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Execute wgflow's notebooks headless with the `wgflow` kernel and check them.
+
+    notebooks.py run [--out DIR | --in-place] [--timeout S] NOTEBOOK...
+    notebooks.py check NOTEBOOK...
+    notebooks.py selftest FIXTURE...
+
+`run` executes each notebook (nbclient, kernel `wgflow`), writes the executed
+copy (to DIR/NAME.ipynb, or over the notebook with --in-place) and then checks
+it. `check` only checks already executed notebooks. A notebook fails the check
+when any cell has an `error` output (a compile error, or a panic, which the
+kernel's start-up file turns into an abort under WGFLOW_ABORT_ON_PANIC=1) or
+writes to stderr (evcxr reports a top-level `?` error on stderr and still
+calls the cell a success; tag a cell `allow-stderr` to permit stderr). Exit
+status 1 when any notebook fails. `selftest` runs notebooks that must fail
+(tests/notebooks/broken-*.ipynb; executed copies in runs/notebooks/selftest/)
+and exits 1 if one of them passes.
+
+`check` needs only the standard library; `run` and `selftest` need nbclient
+and nbformat (`make kernel` installs them into .venv).
+"""
+
+import json
+import os
+import sys
+import time
+
+KERNEL = "wgflow"
+
+
+def problems(nb):
+    """Human-readable failures of an executed notebook (dict), one per line."""
+    out = []
+    for i, cell in enumerate(nb.get("cells", [])):
+        if cell.get("cell_type") != "code":
+            continue
+        tags = cell.get("metadata", {}).get("tags", [])
+        for o in cell.get("outputs", []):
+            kind = o.get("output_type")
+            if kind == "error":
+                text = o.get("evalue") or " ".join(o.get("traceback", []))
+                out.append(f"cell {i}: error: {first_line(text)}")
+            elif kind == "stream" and o.get("name") == "stderr" and "allow-stderr" not in tags:
+                text = "".join(o.get("text", "")) if isinstance(o.get("text"), list) else o.get("text", "")
+                if text.strip():
+                    out.append(f"cell {i}: stderr: {first_line(text)}")
+    return out
+
+
+def first_line(text):
+    lines = [l for l in str(text).splitlines() if l.strip()]
+    return lines[0][:300] if lines else "(empty)"
+
+
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def write_atomic(path, text):
+    d = os.path.dirname(os.path.abspath(path))
+    os.makedirs(d, exist_ok=True)
+    tmp = os.path.join(d, f".{os.path.basename(path)}.tmp-{os.getpid()}")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def execute(path, timeout, startup_timeout):
+    """Executes a notebook; returns (executed notebook, extra problems)."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    nb = nbformat.read(path, as_version=4)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    client = NotebookClient(
+        nb,
+        kernel_name=KERNEL,
+        timeout=timeout,
+        # The start-up file compiles wgflow (and tch on a cold cache) before
+        # the kernel answers: minutes the first time.
+        startup_timeout=startup_timeout,
+        allow_errors=True,
+        resources={"metadata": {"path": root}},
+    )
+    extra = []
+    try:
+        client.execute()
+    except (CellTimeoutError, DeadKernelError) as e:
+        extra.append(f"kernel: {type(e).__name__}: {first_line(e)}")
+    except RuntimeError as e:  # kernel did not start
+        extra.append(f"kernel: {first_line(e)}")
+    return nb, extra
+
+
+def run(args):
+    out_dir, in_place, timeout, startup = "runs/notebooks", False, 1800, 3600
+    paths = []
+    it = iter(args)
+    for a in it:
+        if a == "--out":
+            out_dir = next(it)
+        elif a == "--in-place":
+            in_place = True
+        elif a == "--timeout":
+            timeout = int(next(it))
+        else:
+            paths.append(a)
+    if not paths:
+        sys.exit("error: no notebooks given")
+    import nbformat
+
+    failed = 0
+    for p in paths:
+        start = time.monotonic()
+        nb, extra = execute(p, timeout, startup)
+        dest = p if in_place else os.path.join(out_dir, os.path.basename(p))
+        write_atomic(dest, nbformat.writes(nb))
+        bad = extra + problems(json.loads(nbformat.writes(nb)))
+        secs = time.monotonic() - start
+        if bad:
+            failed += 1
+            print(f"FAIL {p} ({secs:.0f} s, executed copy {dest})")
+            for b in bad:
+                print(f"  {b}")
+        else:
+            print(f"ok   {p} ({secs:.0f} s, executed copy {dest})")
+    return 1 if failed else 0
+
+
+def check(paths):
+    failed = 0
+    for p in paths:
+        bad = problems(read(p))
+        if bad:
+            failed += 1
+            print(f"FAIL {p}")
+            for b in bad:
+                print(f"  {b}")
+        else:
+            print(f"ok   {p}")
+    return 1 if failed else 0
+
+
+def selftest(paths):
+    """Each fixture must fail; prints why."""
+    if not paths:
+        sys.exit("error: no fixtures given")
+    import nbformat
+
+    passed = 0
+    for p in paths:
+        nb, extra = execute(p, 600, 3600)
+        text = nbformat.writes(nb)
+        write_atomic(os.path.join("runs/notebooks/selftest", os.path.basename(p)), text)
+        bad = extra + problems(json.loads(text))
+        if bad:
+            print(f"ok   {p} fails as it must: {bad[0]}")
+        else:
+            passed += 1
+            print(f"FAIL {p} passed the check but must fail")
+    return 1 if passed else 0
+
+
+def main(argv):
+    if len(argv) < 2 or argv[1] not in ("run", "check", "selftest"):
+        sys.exit(__doc__)
+    cmd, rest = argv[1], argv[2:]
+    if cmd == "run":
+        return run(rest)
+    if cmd == "check":
+        return check(rest)
+    return selftest(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,108 @@
+//! The notebooks: the committed quick-start carries inline SVG and PNG made by
+//! wgflow's own plot types, and the checker of `make notebooks`
+//! (scripts/notebooks.py) passes it but fails notebooks executed with a
+//! panicking cell or a top-level `?` error (outputs recorded from real runs
+//! of tests/notebooks/broken-*.ipynb in the wgflow kernel).
+
+use base64::Engine;
+use serde_json::Value;
+use std::path::Path;
+use std::process::Command;
+
+fn load(path: &str) -> Value {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    serde_json::from_str(&std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.iter().filter_map(|s| s.as_str()).collect(),
+        _ => String::new(),
+    }
+}
+
+/// `(cell source, mime type, content)` of every rich output.
+fn rich_outputs(nb: &Value) -> Vec<(String, String, String)> {
+    let mut out = vec![];
+    for cell in nb["cells"].as_array().unwrap() {
+        for o in cell["outputs"].as_array().into_iter().flatten() {
+            if let Some(data) = o["data"].as_object() {
+                for (mime, v) in data {
+                    out.push((text(&cell["source"]), mime.clone(), text(v)));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn quickstart_outputs_hold_wgflow_svg_and_png() {
+    let nb = load("notebooks/00-quickstart.ipynb");
+    assert_eq!(nb["metadata"]["kernelspec"]["name"], "wgflow");
+    let outs = rich_outputs(&nb);
+    // The W1 curves: plotters' SVG of a LineChart with its title and legend.
+    let svg = outs
+        .iter()
+        .find(|(src, mime, _)| mime == "image/svg+xml" && src.contains("LineChart::new"))
+        .expect("an image/svg+xml output of the LineChart cell");
+    assert!(svg.2.trim_start().starts_with("<svg"), "{}", &svg.2[..100.min(svg.2.len())]);
+    assert!(svg.2.contains("exact W1 to the ring") && svg.2.contains("K=3") && svg.2.contains("<polyline"));
+    for ty in ["TransportPlot::new", "EvolutionPanels::new", "PotentialField::compute", "W2Decay::new"] {
+        assert!(
+            outs.iter().any(|(src, mime, c)| mime == "image/svg+xml" && src.contains(ty) && c.contains("<svg")),
+            "no SVG output from the cell using {ty}"
+        );
+    }
+    // The image grid: a PNG of 32 28×28 images, 8 per row, scale 2, pad 2:
+    // 2 + 8·(56 + 2) = 466 wide, 2 + 4·(56 + 2) = 234 high.
+    let png = outs
+        .iter()
+        .find(|(src, mime, _)| mime == "image/png" && src.contains("ImageGrid::from_tensor"))
+        .expect("an image/png output of the ImageGrid cell");
+    let bytes = base64::engine::general_purpose::STANDARD.decode(png.2.trim()).unwrap();
+    let img = image::load_from_memory_with_format(&bytes, image::ImageFormat::Png).unwrap().to_rgb8();
+    assert_eq!(img.dimensions(), (466, 234));
+    assert_eq!(img.get_pixel(0, 0).0, [255, 255, 255], "grid padding");
+    let dark = img.pixels().filter(|p| p.0[0] < 30).count();
+    assert!(dark > 10_000, "the images' dark background: {dark} pixels");
+    // The progress lines were streamed into the training cells.
+    let stdout: String = nb["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["outputs"].as_array().into_iter().flatten())
+        .filter(|o| o["name"] == "stdout")
+        .map(|o| text(&o["text"]))
+        .collect();
+    assert!(stdout.contains("W1-FE K=3 epoch") && stdout.contains("W1-FE K=1 epoch"), "{stdout}");
+}
+
+fn check(paths: &[&str]) -> (i32, String) {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = Command::new("python3")
+        .arg(Path::new(root).join("scripts/notebooks.py"))
+        .arg("check")
+        .args(paths.iter().map(|p| Path::new(root).join(p)))
+        .output()
+        .expect("python3 runs scripts/notebooks.py");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn checker_passes_the_quickstart_and_fails_broken_runs() {
+    let (code, out) = check(&["notebooks/00-quickstart.ipynb"]);
+    assert_eq!(code, 0, "{out}");
+    // A tch shape error: the panic hook aborts, the kernel reports an error.
+    let (code, out) = check(&["tests/notebooks/executed/broken-panic.ipynb"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL") && out.contains("cell 2: "), "{out}");
+    // A top-level `?`: only stderr tells, and that is enough to fail.
+    let (code, out) = check(&["tests/notebooks/executed/broken-question-mark.ipynb"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("cell 1: stderr:") && out.contains("/nonexistent/run.toml"), "{out}");
+    // One bad notebook among good ones fails the run.
+    let (code, _) = check(&["notebooks/00-quickstart.ipynb", "tests/notebooks/executed/broken-panic.ipynb"]);
+    assert_eq!(code, 1);
+}
