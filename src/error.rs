@@ -27,6 +27,11 @@ pub enum Error {
     /// Input data that does not fit (empty sets, NaN, mismatched dimensions).
     #[error("{0}")]
     Input(String),
+
+    /// Training produced a NaN or an infinity: the epoch, the step of the
+    /// epoch (`critic`, `generator`, `potential`, `evaluation`) and the tensor.
+    #[error("training diverged at epoch {epoch}, {step} step: the {tensor} is {value}")]
+    Diverged { epoch: usize, step: String, tensor: String, value: f64 },
 }
 
 /// `Result` with [`Error`].

@@ -43,6 +43,7 @@ pub mod optim;
 pub mod plot;
 pub mod prelude;
 pub mod progress;
+pub mod runs;
 pub mod train;
 
 pub use error::{Error, Result};

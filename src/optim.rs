@@ -84,6 +84,46 @@ impl Adam {
         self.steps
     }
 
+    /// The state a checkpoint needs: the first moments, the second moments
+    /// (one tensor per parameter, in [`Adam::params`] order) and the step count.
+    pub fn state(&self) -> (&[Tensor], &[Tensor], i64) {
+        (&self.exp_avg, &self.exp_avg_sq, self.steps)
+    }
+
+    /// Restores a [`Adam::state`]: copies the moments into this optimizer's
+    /// tensors (same number, same shapes, else an error naming `what` and the
+    /// parameter index) and sets the step count.
+    pub fn load_state(&mut self, exp_avg: &[Tensor], exp_avg_sq: &[Tensor], steps: i64, what: &str) -> Result<()> {
+        let n = self.params.len();
+        if exp_avg.len() != n || exp_avg_sq.len() != n {
+            return Err(Error::input(format!(
+                "{what}: the optimizer has {n} parameters, the saved state {} and {} moments",
+                exp_avg.len(),
+                exp_avg_sq.len()
+            )));
+        }
+        if steps < 0 {
+            return Err(Error::input(format!("{what}: negative step count {steps}")));
+        }
+        let _guard = tch::no_grad_guard();
+        for (i, (dst, src)) in
+            self.exp_avg.iter_mut().chain(self.exp_avg_sq.iter_mut()).zip(exp_avg.iter().chain(exp_avg_sq)).enumerate()
+        {
+            if dst.size() != src.size() {
+                return Err(Error::input(format!(
+                    "{what}: moment {} of parameter {} has shape {:?}, the saved one {:?}",
+                    if i < n { 1 } else { 2 },
+                    i % n,
+                    dst.size(),
+                    src.size()
+                )));
+            }
+            dst.f_copy_(src)?;
+        }
+        self.steps = steps;
+        Ok(())
+    }
+
     /// Sets every parameter's gradient to zero.
     pub fn zero_grad(&mut self) {
         for p in self.params.iter_mut() {

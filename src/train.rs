@@ -11,6 +11,22 @@
 //! dual W1 estimate, the last generator loss, and the exact W1 and W2 between
 //! `G(z_fixed)` and a fixed target sample ([`crate::metrics::emd`]), as the
 //! authors evaluate with `ot.emd2` on 512 vs 512 points.
+//!
+//! **Random streams.** The networks' initial weights and the fixed evaluation
+//! samples are drawn from `train.seed` alone; every epoch then reseeds
+//! libtorch with [`epoch_seed`]`(train.seed, epoch)`, so an epoch's draws
+//! depend on the seed and the epoch number only. A run resumed from a
+//! checkpoint ([`Trainer::state`], [`Trainer::load_state`]) therefore draws
+//! exactly what the uninterrupted run draws (tch cannot read or restore
+//! libtorch's generator state).
+//!
+//! **Divergence guard.** The last loss, the gradient norm after the last
+//! update and the moved samples of each step of an epoch are recorded on the
+//! device without a host synchronisation; [`Trainer::check_finite`] reads
+//! them (one transfer) and returns [`Error::Diverged`] naming the first
+//! non-finite one. [`Trainer::run`] checks after every epoch on the CPU and
+//! at every evaluation on a GPU; [`Trainer::state`] checks before a
+//! checkpoint is taken, so a checkpoint never holds a diverged state.
 
 use crate::critic::{Constraint, Critic, CriticConfig};
 use crate::data::{Distribution, Sampler, Toy};
@@ -78,6 +94,53 @@ impl TrainConfig {
     }
 }
 
+/// The step of an epoch a [`NanAt`] hook poisons (and an [`Error::Diverged`] names).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GuardStep {
+    /// Step 1: the critic's loss gets a NaN added.
+    Critic,
+    /// Steps 2–3: the generator's output gets a NaN added.
+    Generator,
+    /// SBE only: the potential Φ_p's output gets a NaN added.
+    Potential,
+}
+
+impl GuardStep {
+    pub fn name(self) -> &'static str {
+        match self {
+            GuardStep::Critic => "critic",
+            GuardStep::Generator => "generator",
+            GuardStep::Potential => "potential",
+        }
+    }
+}
+
+/// **Test hook**: poison one step of one epoch with a NaN, to exercise the
+/// divergence guard. In TOML: `[debug] nan_at = { epoch = 5, step = "critic" }`
+/// (epochs count from 1: the 5th epoch trained).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NanAt {
+    pub epoch: usize,
+    pub step: GuardStep,
+}
+
+/// Hooks for testing the trainer; empty (and absent from `config.toml`) in
+/// normal runs.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DebugConfig {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nan_at: Option<NanAt>,
+}
+
+impl DebugConfig {
+    pub fn is_empty(&self) -> bool {
+        self.nan_at.is_none()
+    }
+}
+
 /// One run: what to sample (a 2D toy set, a normal, an image data set — see
 /// [`Distribution`]), the networks, the method's steps and the schedule.
 /// Serialises to the `config.toml` of a run directory.
@@ -90,6 +153,9 @@ pub struct RunConfig {
     pub critic: CriticConfig,
     pub step: StepConfig,
     pub train: TrainConfig,
+    /// Test hooks (`[debug]`); see [`DebugConfig`].
+    #[serde(default, skip_serializing_if = "DebugConfig::is_empty")]
+    pub debug: DebugConfig,
 }
 
 impl Default for RunConfig {
@@ -102,6 +168,7 @@ impl Default for RunConfig {
             critic: CriticConfig::W1 { net: MlpConfig::critic_2d(), constraint: Constraint::Lp { lambda: 10.0 } },
             step: StepConfig::Euler { eps: 1.0, k: 1 },
             train: TrainConfig::default(),
+            debug: DebugConfig::default(),
         }
     }
 }
@@ -151,6 +218,27 @@ impl RunConfig {
                 ));
             }
         }
+        if let Some(NanAt { epoch, step }) = self.debug.nan_at {
+            let field = "debug.nan_at";
+            if epoch == 0 || epoch > self.train.epochs {
+                return Err(Error::config(
+                    format!("{field}.epoch"),
+                    format!("must be in 1..={} (train.epochs), got {epoch}", self.train.epochs),
+                ));
+            }
+            let phase = self.phase(epoch - 1);
+            let runs = match step {
+                GuardStep::Critic => phase.critic_iters > 0,
+                GuardStep::Generator => phase.fit_generator,
+                GuardStep::Potential => matches!(self.step, StepConfig::SemiBackward { .. }),
+            };
+            if !runs {
+                return Err(Error::config(
+                    format!("{field}.step"),
+                    format!("epoch {epoch} of this method has no {} step", step.name()),
+                ));
+            }
+        }
         if let StepConfig::Barycentric { dual_epochs } = self.step {
             if !matches!(self.critic, CriticConfig::W2 { .. }) {
                 return Err(Error::config(
@@ -171,6 +259,19 @@ impl RunConfig {
         Ok(())
     }
 
+    /// What the epoch after `epoch` completed epochs runs.
+    fn phase(&self, epoch: usize) -> Phase {
+        // Barycentric-OT: the dual between source and data first, then the
+        // map with the critic frozen.
+        match self.step {
+            StepConfig::Barycentric { dual_epochs } if epoch < dual_epochs => {
+                Phase { critic_iters: self.train.critic_iters, fit_generator: false, critic_on_source: true }
+            }
+            StepConfig::Barycentric { .. } => Phase { critic_iters: 0, fit_generator: true, critic_on_source: true },
+            _ => Phase { critic_iters: self.train.critic_iters, fit_generator: true, critic_on_source: false },
+        }
+    }
+
     /// Parses a TOML document (unknown keys are refused, naming the key).
     pub fn from_toml(text: &str, origin: &str) -> Result<Self> {
         let cfg: RunConfig = toml::from_str(text).map_err(|e| Error::file(origin, toml_error(text, &e)))?;
@@ -188,6 +289,27 @@ impl RunConfig {
     pub fn to_toml(&self) -> Result<String> {
         toml::to_string_pretty(self).map_err(|e| Error::input(format!("cannot serialise config: {e}")))
     }
+}
+
+/// The steps one epoch runs.
+struct Phase {
+    critic_iters: usize,
+    fit_generator: bool,
+    critic_on_source: bool,
+}
+
+/// The libtorch seed of epoch `epoch` (0-based) of a run seeded `seed`: the
+/// SplitMix64 finaliser (Steele, Lea & Flood 2014) applied to the seed and
+/// then to the mix with the epoch, so that neighbouring (seed, epoch) pairs
+/// get unrelated streams. Non-negative, as `tch::manual_seed` takes an `i64`.
+pub fn epoch_seed(seed: u64, epoch: usize) -> i64 {
+    fn splitmix(mut z: u64) -> u64 {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    (splitmix(splitmix(seed) ^ epoch as u64) >> 1) as i64
 }
 
 /// A TOML error on one line: `line L: message`.
@@ -256,12 +378,50 @@ impl History {
 }
 
 /// The fixed evaluation sample of a run at one moment, as plain points.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub epoch: usize,
     pub source: Vec<[f64; 2]>,
     pub target: Vec<[f64; 2]>,
     pub generated: Vec<[f64; 2]>,
+}
+
+/// Version of the tensors [`Trainer::state`] writes.
+const STATE_FORMAT: i64 = 1;
+
+/// The guard values of one epoch: one scalar per watched tensor (the tensor
+/// itself, or its sum for a batch), concatenated on the device without a sync.
+#[derive(Default)]
+struct Watch {
+    labels: Vec<(&'static str, &'static str)>,
+    values: Vec<Tensor>,
+}
+
+impl Watch {
+    fn push(&mut self, step: &'static str, tensor: &'static str, t: &Tensor) -> Result<()> {
+        // A sum is finite exactly when every element is (barring an overflow
+        // of a sum of huge values, which is divergence too).
+        let v = if t.numel() == 1 { t.detach() } else { t.detach().f_sum(Kind::Float)? };
+        self.labels.push((step, tensor));
+        self.values.push(v.f_reshape([1])?.f_to_kind(Kind::Double)?);
+        Ok(())
+    }
+
+    fn finish(&mut self) -> Result<Option<Tensor>> {
+        if self.values.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(Tensor::f_cat(&std::mem::take(&mut self.values), 0)?))
+    }
+}
+
+/// The Euclidean norm of all gradients of `params` (those defined), on the device.
+fn grad_norm(params: &[Tensor]) -> Result<Tensor> {
+    let norms: Vec<Tensor> = params.iter().map(|p| p.grad()).filter(|g| g.defined()).map(|g| g.norm()).collect();
+    if norms.is_empty() {
+        return Ok(Tensor::f_zeros([], (Kind::Float, params.first().map(|p| p.device()).unwrap_or(Device::Cpu)))?);
+    }
+    Ok(Tensor::f_stack(&norms, 0)?.f_norm()?)
 }
 
 /// The frozen copy of the generator that proximal steps compare against.
@@ -272,7 +432,7 @@ struct PrevGenerator {
 
 /// The SBE potential Φ_p and its optimizer.
 struct SbePotential {
-    _vs: nn::VarStore,
+    vs: nn::VarStore,
     net: Mlp,
     opt: Adam,
 }
@@ -282,7 +442,7 @@ pub struct Trainer {
     cfg: RunConfig,
     device: Device,
     g_vs: nn::VarStore,
-    _d_vs: nn::VarStore,
+    d_vs: nn::VarStore,
     generator: Mlp,
     critic: Critic,
     opt_g: Adam,
@@ -299,6 +459,15 @@ pub struct Trainer {
     last_estimate: Tensor,
     last_generator_loss: Tensor,
     history: History,
+    /// Guard values of the epochs not yet checked: `(epoch, labels, values)`.
+    pending: Vec<Pending>,
+}
+
+/// The guard values of one trained epoch, not yet read on the host.
+struct Pending {
+    epoch: usize,
+    labels: Vec<(&'static str, &'static str)>,
+    values: Tensor,
 }
 
 impl Trainer {
@@ -348,7 +517,7 @@ impl Trainer {
                 let net = Mlp::new(&(vs.root() / "potential"), potential)?;
                 // 002 App. G: the same Adam settings for all three networks.
                 let opt = Adam::new(vs.trainable_variables(), cfg.train.generator_opt)?;
-                Some(SbePotential { _vs: vs, net, opt })
+                Some(SbePotential { vs, net, opt })
             }
             _ => None,
         };
@@ -357,7 +526,7 @@ impl Trainer {
             cfg,
             device,
             g_vs,
-            _d_vs: d_vs,
+            d_vs,
             generator,
             critic,
             opt_g,
@@ -374,6 +543,7 @@ impl Trainer {
             last_estimate: nan(),
             last_generator_loss: nan(),
             history: History::default(),
+            pending: Vec::new(),
         })
     }
 
@@ -406,55 +576,93 @@ impl Trainer {
         tch::no_grad(|| self.generator.forward_t(z, false))
     }
 
+    /// Whether the [`NanAt`] hook poisons `step` in the epoch being trained.
+    fn poisoned(&self, step: GuardStep) -> bool {
+        self.cfg.debug.nan_at.is_some_and(|h| h.step == step && h.epoch == self.epoch + 1)
+    }
+
     /// One epoch of the three steps.
     pub fn train_epoch(&mut self) -> Result<()> {
         let start = Instant::now();
         let n = self.cfg.train.batch_size;
         let dev = self.device;
-        // Barycentric-OT: the dual between source and data first, then the
-        // map with the critic frozen.
-        let (critic_iters, fit_generator, critic_on_source) = match self.cfg.step {
-            StepConfig::Barycentric { dual_epochs } if self.epoch < dual_epochs => {
-                (self.cfg.train.critic_iters, false, true)
-            }
-            StepConfig::Barycentric { .. } => (0, true, true),
-            _ => (self.cfg.train.critic_iters, true, false),
-        };
+        tch::manual_seed(epoch_seed(self.cfg.train.seed, self.epoch));
+        let Phase { critic_iters, fit_generator, critic_on_source } = self.cfg.phase(self.epoch);
+        let mut watch = Watch::default();
         // Step 1: estimate the potential.
+        let poison = self.poisoned(GuardStep::Critic);
         for _ in 0..critic_iters {
             let x = self.target.sample(n, dev)?;
             let z = self.source.sample(n, dev)?;
             let y = if critic_on_source { z } else { tch::no_grad(|| self.generator.forward_t(&z, true)) };
             self.opt_d.zero_grad();
             let l = self.critic.loss(&x, &y)?;
-            l.loss.f_backward()?;
+            let loss = if poison { l.loss.f_add_scalar(f64::NAN)? } else { l.loss };
+            loss.f_backward()?;
             self.opt_d.step()?;
             self.critic.after_step(self.opt_d.params());
-            self.last_critic_loss = l.loss.detach();
+            self.last_critic_loss = loss.detach();
             self.last_estimate = l.estimate;
         }
+        if critic_iters > 0 {
+            watch.push("critic", "critic loss", &self.last_critic_loss)?;
+            watch.push("critic", "critic gradient norm", &grad_norm(self.opt_d.params())?)?;
+        }
         if fit_generator {
-            self.generator_phase()?;
+            self.generator_phase(&mut watch)?;
+        }
+        if let Some(values) = watch.finish()? {
+            self.pending.push(Pending { epoch: self.epoch + 1, labels: watch.labels, values });
         }
         self.epoch += 1;
         self.train_seconds += start.elapsed().as_secs_f64();
         Ok(())
     }
 
+    /// Reads the guard values recorded since the last check (one transfer
+    /// from the device) and returns [`Error::Diverged`] for the first that is
+    /// not finite.
+    pub fn check_finite(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let all = Tensor::f_cat(&pending.iter().map(|p| &p.values).collect::<Vec<_>>(), 0)?;
+        let values = Vec::<f64>::try_from(&all.f_to_device(Device::Cpu)?)?;
+        let labels = pending.iter().flat_map(|p| p.labels.iter().map(move |l| (p.epoch, l)));
+        for ((epoch, (step, tensor)), v) in labels.zip(values) {
+            if !v.is_finite() {
+                return Err(Error::Diverged { epoch, step: step.to_string(), tensor: tensor.to_string(), value: v });
+            }
+        }
+        Ok(())
+    }
+
     /// Steps 2 and 3: move the particles, fit the generator.
-    fn generator_phase(&mut self) -> Result<()> {
+    fn generator_phase(&mut self, watch: &mut Watch) -> Result<()> {
         let n = self.cfg.train.batch_size;
         let dev = self.device;
+        let poison = self.poisoned(GuardStep::Generator);
+        let poison_potential = self.poisoned(GuardStep::Potential);
         let critic = &self.critic;
         let generator = &self.generator;
         let potential = |t: &Tensor| critic.generator_potential(t);
-        let gen = |t: &Tensor| generator.forward_t(t, true);
+        let gen = |t: &Tensor| {
+            let out = generator.forward_t(t, true);
+            if poison {
+                out + f64::NAN
+            } else {
+                out
+            }
+        };
         let step = self.cfg.step.clone();
         self.last_generator_loss = match step {
             StepConfig::Euler { eps, k } => {
                 let z = self.source.sample(n, dev)?;
                 let y = tch::no_grad(|| gen(&z));
+                watch.push("generator", "generated samples", &y)?;
                 let targets = euler::euler_targets(&potential, &y, eps)?;
+                watch.push("generator", "moved particles", &targets)?;
                 euler::persistent_fit(&gen, &mut self.opt_g, &z, &targets, k)?
             }
             StepConfig::Adversarial { k } => {
@@ -480,7 +688,15 @@ impl Trainer {
             StepConfig::SemiBackward { h, iters, potential_iters, .. } => {
                 let prev = self.prev.as_mut().ok_or_else(|| Error::input("SBE step without a previous generator"))?;
                 let sbe = self.sbe.as_mut().ok_or_else(|| Error::input("SBE step without a potential"))?;
-                let phi_p = |t: &Tensor| sbe.net.forward_t(t, true).squeeze_dim(-1);
+                let phi_p = |t: &Tensor| {
+                    let out = sbe.net.forward_t(t, true).squeeze_dim(-1);
+                    if poison_potential {
+                        out + f64::NAN
+                    } else {
+                        out
+                    }
+                };
+                let mut objective = None;
                 for _ in 0..potential_iters {
                     let z = self.source.sample(n, dev)?;
                     let out = tch::no_grad(|| gen(&z));
@@ -488,8 +704,13 @@ impl Trainer {
                     sbe.opt.zero_grad();
                     // Ascent: minimise the negated objective.
                     let obj = proximal::sbe_potential_objective(&phi_p, &out, &before, h)?;
-                    (-obj).f_backward()?;
+                    (-&obj).f_backward()?;
                     sbe.opt.step()?;
+                    objective = Some(obj.detach());
+                }
+                if let Some(obj) = objective {
+                    watch.push("potential", "potential objective", &obj)?;
+                    watch.push("potential", "potential gradient norm", &grad_norm(sbe.opt.params())?)?;
                 }
                 // The next phase's Φ_p compares against the generator as it is now.
                 prev.vs.copy(&self.g_vs)?;
@@ -525,6 +746,8 @@ impl Trainer {
                 loss.detach()
             }
         };
+        watch.push("generator", "generator loss", &self.last_generator_loss)?;
+        watch.push("generator", "generator gradient norm", &grad_norm(self.opt_g.params())?)?;
         Ok(())
     }
 
@@ -537,7 +760,18 @@ impl Trainer {
             tch::Cuda::synchronize(i as i64);
             self.train_seconds += start.elapsed().as_secs_f64();
         }
+        self.check_finite()?;
         let y = self.generate(&self.fixed_z);
+        let diverged = |tensor: &str, value: f64| Error::Diverged {
+            epoch: self.epoch,
+            step: "evaluation".into(),
+            tensor: tensor.into(),
+            value,
+        };
+        let y_sum = y.f_sum(Kind::Double)?.double_value(&[]);
+        if !y_sum.is_finite() {
+            return Err(diverged("generated sample G(z_fixed)", y_sum));
+        }
         let scalar = |t: &Tensor| t.double_value(&[]);
         let row = Row {
             epoch: self.epoch,
@@ -545,8 +779,8 @@ impl Trainer {
             critic_loss: scalar(&self.last_critic_loss),
             w1_estimate: scalar(&self.last_estimate),
             generator_loss: scalar(&self.last_generator_loss),
-            w1: emd::wasserstein(&y, &self.fixed_x, 1).map_err(|e| self.diverged("generated samples", e))?,
-            w2: emd::wasserstein(&y, &self.fixed_x, 2).map_err(|e| self.diverged("generated samples", e))?,
+            w1: emd::wasserstein(&y, &self.fixed_x, 1)?,
+            w2: emd::wasserstein(&y, &self.fixed_x, 2)?,
         };
         let trained = [
             ("critic loss", row.critic_loss, self.opt_d.steps() > 0),
@@ -554,15 +788,11 @@ impl Trainer {
         ];
         for (name, v, updated) in trained {
             if updated && !v.is_finite() {
-                return Err(Error::input(format!("training diverged at epoch {}: the {name} is {v}", self.epoch)));
+                return Err(diverged(name, v));
             }
         }
         self.history.rows.push(row.clone());
         Ok(row)
-    }
-
-    fn diverged(&self, what: &str, e: Error) -> Error {
-        Error::input(format!("training diverged at epoch {}: {what}: {e}", self.epoch))
     }
 
     /// Whether the schedule evaluates after the current epoch.
@@ -579,11 +809,164 @@ impl Trainer {
         }
         while self.epoch < self.cfg.train.epochs {
             self.train_epoch()?;
+            if self.device == Device::Cpu {
+                self.check_finite()?;
+            }
             if self.due_for_eval() {
                 let row = self.evaluate()?;
                 on_eval(self, &row)?;
             }
         }
+        self.check_finite()
+    }
+
+    /// Everything a resumed run needs, as named tensors on the CPU: every
+    /// var store (`g/`, `d/`, `prev/`, `sbe/`), every optimizer's moments and
+    /// step count (`opt_g/`, `opt_d/`, `opt_sbe/`), the fixed evaluation
+    /// samples, the last losses, the epoch, the training seconds and the
+    /// history. Checks the guard first ([`Trainer::check_finite`]): a
+    /// diverged state is never returned.
+    pub fn state(&mut self) -> Result<Vec<(String, Tensor)>> {
+        self.check_finite()?;
+        let cpu = |t: &Tensor| t.detach().f_to_device(Device::Cpu);
+        let mut out: Vec<(String, Tensor)> = vec![("format".into(), Tensor::from(STATE_FORMAT))];
+        for (prefix, vs) in self.stores() {
+            let mut vars: Vec<_> = vs.variables().into_iter().collect();
+            vars.sort_by(|a, b| a.0.cmp(&b.0));
+            for (name, t) in vars {
+                out.push((format!("{prefix}/{name}"), cpu(&t)?));
+            }
+        }
+        let mut opts: Vec<(&str, &Adam)> = vec![("opt_g", &self.opt_g), ("opt_d", &self.opt_d)];
+        if let Some(s) = &self.sbe {
+            opts.push(("opt_sbe", &s.opt));
+        }
+        for (prefix, opt) in opts {
+            let (m, v, steps) = opt.state();
+            for (i, (m, v)) in m.iter().zip(v).enumerate() {
+                out.push((format!("{prefix}/m/{i}"), cpu(m)?));
+                out.push((format!("{prefix}/v/{i}"), cpu(v)?));
+            }
+            out.push((format!("{prefix}/steps"), Tensor::from(steps)));
+        }
+        for (name, t) in [
+            ("fixed_z", &self.fixed_z),
+            ("fixed_x", &self.fixed_x),
+            ("last/critic_loss", &self.last_critic_loss),
+            ("last/estimate", &self.last_estimate),
+            ("last/generator_loss", &self.last_generator_loss),
+        ] {
+            out.push((name.into(), cpu(t)?));
+        }
+        // Samplers with their own random state (data-set batches): their
+        // position in their ChaCha8 stream and their order.
+        // Prefixed with their length: libtorch's writer cannot take an empty tensor.
+        for (name, state) in [("sampler/source", self.source.state()), ("sampler/target", self.target.state())] {
+            let mut v = vec![state.len() as i64];
+            v.extend(state);
+            out.push((name.into(), Tensor::from_slice(&v)));
+        }
+        out.push(("epoch".into(), Tensor::from(self.epoch as i64)));
+        out.push(("train_seconds".into(), Tensor::from(self.train_seconds)));
+        let rows: Vec<f64> = self
+            .history
+            .rows
+            .iter()
+            .flat_map(|r| [r.epoch as f64, r.seconds, r.critic_loss, r.w1_estimate, r.generator_loss, r.w1, r.w2])
+            .collect();
+        out.push(("history".into(), Tensor::from_slice(&rows).f_view([self.history.rows.len() as i64, 7])?));
+        Ok(out)
+    }
+
+    /// The var stores by checkpoint prefix.
+    fn stores(&self) -> Vec<(&'static str, &nn::VarStore)> {
+        let mut stores: Vec<(&str, &nn::VarStore)> = vec![("g", &self.g_vs), ("d", &self.d_vs)];
+        if let Some(p) = &self.prev {
+            stores.push(("prev", &p.vs));
+        }
+        if let Some(s) = &self.sbe {
+            stores.push(("sbe", &s.vs));
+        }
+        stores
+    }
+
+    /// Restores a [`Trainer::state`] into this trainer (built from the same
+    /// config). Errors name the missing or mismatched tensor.
+    pub fn load_state(&mut self, named: Vec<(String, Tensor)>) -> Result<()> {
+        let mut map: std::collections::HashMap<String, Tensor> = named.into_iter().collect();
+        let mut take = |name: &str| -> Result<Tensor> {
+            map.remove(name).ok_or_else(|| Error::input(format!("checkpoint: no tensor `{name}`")))
+        };
+        let format = take("format")?.int64_value(&[]);
+        if format != STATE_FORMAT {
+            return Err(Error::input(format!("checkpoint: format {format}, this wgflow reads {STATE_FORMAT}")));
+        }
+        let dev = self.device;
+        for (prefix, vs) in self.stores() {
+            for (name, mut var) in vs.variables() {
+                let key = format!("{prefix}/{name}");
+                let src = take(&key)?;
+                if src.size() != var.size() {
+                    return Err(Error::input(format!(
+                        "checkpoint: `{key}` has shape {:?}, the network {:?}",
+                        src.size(),
+                        var.size()
+                    )));
+                }
+                tch::no_grad(|| var.f_copy_(&src))?;
+            }
+        }
+        let mut opts: Vec<(&str, &mut Adam)> = vec![("opt_g", &mut self.opt_g), ("opt_d", &mut self.opt_d)];
+        if let Some(s) = self.sbe.as_mut() {
+            opts.push(("opt_sbe", &mut s.opt));
+        }
+        for (prefix, opt) in opts {
+            let n = opt.params().len();
+            let mut m = Vec::with_capacity(n);
+            let mut v = Vec::with_capacity(n);
+            for i in 0..n {
+                m.push(take(&format!("{prefix}/m/{i}"))?);
+                v.push(take(&format!("{prefix}/v/{i}"))?);
+            }
+            let steps = take(&format!("{prefix}/steps"))?.int64_value(&[]);
+            opt.load_state(&m, &v, steps, &format!("checkpoint: {prefix}"))?;
+        }
+        self.fixed_z = take("fixed_z")?.f_to_device(dev)?;
+        self.fixed_x = take("fixed_x")?.f_to_device(dev)?;
+        self.last_critic_loss = take("last/critic_loss")?.f_to_device(dev)?;
+        self.last_estimate = take("last/estimate")?.f_to_device(dev)?;
+        self.last_generator_loss = take("last/generator_loss")?.f_to_device(dev)?;
+        for (name, sampler) in [("sampler/source", &mut self.source), ("sampler/target", &mut self.target)] {
+            let v = Vec::<i64>::try_from(&take(name)?)?;
+            let state = match v.split_first() {
+                Some((&n, rest)) if n as usize == rest.len() => rest,
+                _ => return Err(Error::input(format!("checkpoint: `{name}` is not a length-prefixed sampler state"))),
+            };
+            sampler.load_state(state).map_err(|e| Error::input(format!("checkpoint: `{name}`: {e}")))?;
+        }
+        let epoch = take("epoch")?.int64_value(&[]);
+        if epoch < 0 || epoch as usize > self.cfg.train.epochs {
+            return Err(Error::input(format!(
+                "checkpoint: epoch {epoch} is outside 0..={} (train.epochs)",
+                self.cfg.train.epochs
+            )));
+        }
+        self.epoch = epoch as usize;
+        self.train_seconds = take("train_seconds")?.double_value(&[]);
+        let flat = Vec::<f64>::try_from(&take("history")?.f_reshape([-1])?)?;
+        self.history.rows = flat
+            .chunks_exact(7)
+            .map(|c| Row {
+                epoch: c[0] as usize,
+                seconds: c[1],
+                critic_loss: c[2],
+                w1_estimate: c[3],
+                generator_loss: c[4],
+                w1: c[5],
+                w2: c[6],
+            })
+            .collect();
+        self.pending.clear();
         Ok(())
     }
 

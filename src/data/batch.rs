@@ -15,6 +15,21 @@ use tch::{Device, Tensor};
 pub trait Sampler {
     /// `n` samples on `device`, `n × …` (the sampler's own sample shape).
     fn sample(&mut self, n: i64, device: Device) -> Result<Tensor>;
+
+    /// The sampler's own random state, for a checkpoint (empty for samplers
+    /// that draw from libtorch's generator, which the trainer reseeds).
+    fn state(&self) -> Vec<i64> {
+        Vec::new()
+    }
+
+    /// Restores a [`Sampler::state`] of a sampler built the same way.
+    fn load_state(&mut self, state: &[i64]) -> Result<()> {
+        if state.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::input(format!("this sampler has no state, got {} values", state.len())))
+        }
+    }
 }
 
 impl Sampler for Toy {
@@ -32,6 +47,36 @@ impl Sampler for MvGaussian {
 impl Sampler for Batches {
     fn sample(&mut self, n: i64, device: Device) -> Result<Tensor> {
         Ok(self.next_batch(n)?.to_device(device))
+    }
+
+    /// `[word position (high, low 64 bits) of the ChaCha8 stream, pos, passes,
+    /// order…]`; the seed is the one the batches were built with.
+    fn state(&self) -> Vec<i64> {
+        let word = self.rng.get_word_pos();
+        let mut v = vec![(word >> 64) as i64, word as u64 as i64, self.pos as i64, self.passes as i64];
+        v.extend_from_slice(&self.order);
+        v
+    }
+
+    fn load_state(&mut self, state: &[i64]) -> Result<()> {
+        let n = self.order.len();
+        if state.len() != 4 + n {
+            return Err(Error::input(format!(
+                "batches of {n} rows: expected {} state values, got {}",
+                4 + n,
+                state.len()
+            )));
+        }
+        let mut sorted = state[4..].to_vec();
+        sorted.sort_unstable();
+        if sorted.iter().enumerate().any(|(i, &v)| v != i as i64) || state[2] < 0 || state[2] as usize > n {
+            return Err(Error::input("batches state: not a permutation of the rows and a position in it"));
+        }
+        self.rng.set_word_pos(((state[0] as u64 as u128) << 64) | state[1] as u64 as u128);
+        self.pos = state[2] as usize;
+        self.passes = state[3].max(0) as usize;
+        self.order.copy_from_slice(&state[4..]);
+        Ok(())
     }
 }
 

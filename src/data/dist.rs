@@ -306,4 +306,10 @@ impl Sampler for Flatten {
     fn sample(&mut self, n: i64, device: Device) -> Result<Tensor> {
         Ok(self.0.sample(n, device)?.f_flatten(1, -1)?)
     }
+    fn state(&self) -> Vec<i64> {
+        self.0.state()
+    }
+    fn load_state(&mut self, state: &[i64]) -> Result<()> {
+        self.0.load_state(state)
+    }
 }

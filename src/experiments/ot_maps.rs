@@ -46,17 +46,24 @@ pub fn dataset(name: &str) -> Result<(Toy, Toy)> {
 
 /// The methods of 004 Fig. 2, plus W2-FE.
 pub const DEFAULT_METHODS: &[&str] = &["w2gan", "w2fe", "wgan-lp", "wgan-gp", "baryot-l2"];
+fn default_checkpoint_every() -> usize {
+    crate::runs::DEFAULT_CHECKPOINT_EVERY
+}
+
 /// The three problems.
 pub const DEFAULT_DATASETS: &[&str] = &["four-gaussians", "checkerboard", "spiral"];
 
 /// The experiment's settings.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OtMapsExperiment {
     pub datasets: Vec<String>,
     pub methods: Vec<String>,
     /// Everything but data, critic and step (taken from the presets).
     pub base: RunConfig,
     pub out: PathBuf,
+    /// A checkpoint of each run every this many epochs (and after the last).
+    #[serde(default = "default_checkpoint_every")]
+    pub checkpoint_every: usize,
 }
 
 impl OtMapsExperiment {
@@ -78,11 +85,31 @@ impl OtMapsExperiment {
             methods: DEFAULT_METHODS.iter().map(|s| s.to_string()).collect(),
             base,
             out: out.into(),
+            checkpoint_every: crate::runs::DEFAULT_CHECKPOINT_EVERY,
         }
     }
 
-    /// Runs every method on every problem; writes `{dataset}.png` (Discrete-OT
-    /// and each method's arrows, 004 Fig. 2), `map_errors.md|json`.
+    /// The experiment written to `out/ot-maps.json` by [`OtMapsExperiment::run`].
+    pub fn load(out: &std::path::Path) -> Result<Self> {
+        let path = out.join("ot-maps.json");
+        let text = crate::io::read_to_string(&path)?;
+        let mut exp: OtMapsExperiment =
+            serde_json::from_str(&text).map_err(|e| Error::file(&path, format!("not an ot-maps experiment: {e}")))?;
+        exp.out = out.to_path_buf();
+        Ok(exp)
+    }
+
+    /// Continues every run (`out/{dataset}/{method}/`) from its last
+    /// checkpoint, then writes the panels and the table as
+    /// [`OtMapsExperiment::run`] does.
+    pub fn resume(&self, device: Device, progress: impl FnMut(&str, &str, usize)) -> Result<OtMapsTable> {
+        Ok(self.train_all(device, progress)?.0)
+    }
+
+    /// Runs every method on every problem from the start, each in a
+    /// resumable run directory `{dataset}/{method}/`; writes `ot-maps.json`
+    /// (for [`OtMapsExperiment::resume`]), `{dataset}.png` (Discrete-OT and
+    /// each method's arrows, 004 Fig. 2), `map_errors.md|json`.
     pub fn run(&self, device: Device, progress: impl FnMut(&str, &str, usize)) -> Result<OtMapsTable> {
         Ok(self.run_with_panels(device, progress)?.0)
     }
@@ -92,9 +119,27 @@ impl OtMapsExperiment {
     pub fn run_with_panels(
         &self,
         device: Device,
-        mut progress: impl FnMut(&str, &str, usize),
+        progress: impl FnMut(&str, &str, usize),
     ) -> Result<(OtMapsTable, Vec<(String, TransportPanels)>)> {
         crate::io::create_dir_all(&self.out)?;
+        let json = serde_json::to_string_pretty(self).map_err(|e| Error::input(e.to_string()))?;
+        crate::io::write_atomic(self.out.join("ot-maps.json"), json.as_bytes())?;
+        for ds in &self.datasets {
+            for m in &self.methods {
+                crate::runs::remove_run_files(&self.out.join(ds).join(m))?;
+            }
+        }
+        self.train_all(device, progress)
+    }
+
+    fn train_all(
+        &self,
+        device: Device,
+        mut progress: impl FnMut(&str, &str, usize),
+    ) -> Result<(OtMapsTable, Vec<(String, TransportPanels)>)> {
+        if self.checkpoint_every == 0 {
+            return Err(Error::config("checkpoint_every", "must be ≥ 1"));
+        }
         let mut rows = Vec::new();
         let mut figures = Vec::new();
         for ds in &self.datasets {
@@ -109,11 +154,17 @@ impl OtMapsExperiment {
                     Error::Config { field, msg } if field == "method" => Error::config("--methods", msg),
                     e => e,
                 })?;
+                let dir = self.out.join(ds).join(m);
+                let labels = crate::runs::RunLabels { method: m.clone(), k: cfg.step.k(), seed: cfg.train.seed };
+                crate::runs::create_dir(&dir, &cfg, Some(&labels))?;
+                let opts = crate::runs::RunOptions { checkpoint_every: self.checkpoint_every };
+                let outcome = crate::runs::train_dir(&dir, device, opts, |t, _| progress(ds, m, t.epoch()))?;
+                if let crate::runs::Outcome::Diverged { message, .. } = outcome {
+                    return Err(Error::input(format!("{ds}/{m}: {message}")));
+                }
+                // The finished run, back from its last checkpoint.
                 let mut t = Trainer::new(cfg, device)?;
-                t.run(|t, _| {
-                    progress(ds, m, t.epoch());
-                    Ok(())
-                })?;
+                crate::runs::checkpoint::load(&mut t, &dir)?;
                 let snap = t.snapshot()?;
                 let to_t = |v: &[[f64; 2]]| {
                     let flat: Vec<f64> = v.iter().flat_map(|p| [p[0], p[1]]).collect();

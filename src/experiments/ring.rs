@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use tch::Device;
 
 /// The experiment: one run per K, sharing everything else.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RingExperiment {
     /// Persistency levels to run; the first is the baseline whose final W1
     /// the others must reach (put 1 first for the paper's comparison).
@@ -34,6 +34,13 @@ pub struct RingExperiment {
     pub out: PathBuf,
     /// Trailing window (in evaluations) for "final" and "reached".
     pub window: usize,
+    /// A checkpoint of each run every this many epochs (and after the last).
+    #[serde(default = "default_checkpoint_every")]
+    pub checkpoint_every: usize,
+}
+
+fn default_checkpoint_every() -> usize {
+    crate::runs::DEFAULT_CHECKPOINT_EVERY
 }
 
 impl RingExperiment {
@@ -41,7 +48,7 @@ impl RingExperiment {
     pub fn new(ks: Vec<usize>, constraint: Constraint, out: impl Into<PathBuf>) -> Self {
         let mut base = RunConfig::default();
         base.critic = CriticConfig::W1 { net: base.critic.net().clone(), constraint };
-        RingExperiment { ks, base, out: out.into(), window: 5 }
+        RingExperiment { ks, base, out: out.into(), window: 5, checkpoint_every: default_checkpoint_every() }
     }
 
     /// Checks the K list and the base config.
@@ -60,6 +67,9 @@ impl RingExperiment {
         }
         if self.window == 0 {
             return Err(Error::config("window", "must be ≥ 1"));
+        }
+        if self.checkpoint_every == 0 {
+            return Err(Error::config("checkpoint_every", "must be ≥ 1"));
         }
         self.base.validate()
     }
@@ -91,33 +101,79 @@ impl RingExperiment {
         v
     }
 
-    /// Runs every K, writes each run directory (`k{K}/config.toml`,
-    /// `history.csv`, `history.json`, `transport.png|svg`, `evolution.png`)
-    /// and the comparison (`w1_epoch.png|svg`, `w1_seconds.png|svg`,
-    /// `summary.md`, `summary.json`). `progress(k, trainer, row)` is called at
-    /// every evaluation.
-    pub fn run(&self, device: Device, mut progress: impl FnMut(usize, &Trainer, &Row)) -> Result<RingSummary> {
+    /// Runs every K from the start, writes `experiment.json` (this
+    /// experiment, for [`RingExperiment::resume`]), each run directory
+    /// (`k{K}/config.toml`, `history.csv`, `history.json`, `checkpoint.ot`,
+    /// `snapshots.json`, `transport.png|svg`, `evolution.png`) and the
+    /// comparison (`w1_epoch.png|svg`, `w1_seconds.png|svg`, `summary.md`,
+    /// `summary.json`). `progress(k, trainer, row)` is called at every
+    /// evaluation.
+    pub fn run(&self, device: Device, progress: impl FnMut(usize, &Trainer, &Row)) -> Result<RingSummary> {
         self.validate()?;
         crate::io::create_dir_all(&self.out)?;
+        let json = serde_json::to_string_pretty(self).map_err(|e| Error::input(e.to_string()))?;
+        crate::io::write_atomic(self.out.join("experiment.json"), json.as_bytes())?;
+        for &k in &self.ks {
+            crate::runs::remove_run_files(&self.out.join(format!("k{k}")))?;
+        }
+        self.train_all(device, progress)
+    }
+
+    /// The experiment written to `out/experiment.json` by [`RingExperiment::run`].
+    pub fn load(out: &Path) -> Result<Self> {
+        let path = out.join("experiment.json");
+        let text = crate::io::read_to_string(&path)?;
+        let mut exp: RingExperiment =
+            serde_json::from_str(&text).map_err(|e| Error::file(&path, format!("not a ring experiment: {e}")))?;
+        exp.out = out.to_path_buf();
+        exp.validate()?;
+        Ok(exp)
+    }
+
+    /// Continues every run from its last checkpoint (finished runs are
+    /// read back), then writes the plots and the summary as
+    /// [`RingExperiment::run`] does.
+    pub fn resume(&self, device: Device, progress: impl FnMut(usize, &Trainer, &Row)) -> Result<RingSummary> {
+        self.validate()?;
+        self.train_all(device, progress)
+    }
+
+    fn train_all(&self, device: Device, mut progress: impl FnMut(usize, &Trainer, &Row)) -> Result<RingSummary> {
         let snaps_at = self.snapshot_epochs();
         let mut runs = Vec::new();
         for &k in &self.ks {
             let cfg = self.config_for(k);
             let dir = self.out.join(format!("k{k}"));
-            crate::io::create_dir_all(&dir)?;
-            crate::io::write_atomic(dir.join("config.toml"), cfg.to_toml()?.as_bytes())?;
-            let mut trainer = Trainer::new(cfg, device)?;
-            let mut snaps: Vec<Snapshot> = Vec::new();
-            trainer.run(|t, row| {
+            crate::runs::create_dir(&dir, &cfg, None)?;
+            let snaps_path = dir.join("snapshots.json");
+            let mut snaps: Vec<Snapshot> = if snaps_path.exists() {
+                serde_json::from_str(&crate::io::read_to_string(&snaps_path)?)
+                    .map_err(|e| Error::file(&snaps_path, format!("invalid snapshots: {e}")))?
+            } else {
+                Vec::new()
+            };
+            let mut failed: Option<Error> = None;
+            let opts = crate::runs::RunOptions { checkpoint_every: self.checkpoint_every };
+            let outcome = crate::runs::train_dir(&dir, device, opts, |t, row| {
                 progress(k, t, row);
-                if snaps_at.contains(&t.epoch()) {
-                    snaps.push(t.snapshot()?);
+                if failed.is_none() && snaps_at.contains(&t.epoch()) {
+                    let saved = t.snapshot().and_then(|s| {
+                        snaps.retain(|old| old.epoch != s.epoch);
+                        snaps.push(s);
+                        let json = serde_json::to_string(&snaps).map_err(|e| Error::input(e.to_string()))?;
+                        crate::io::write_atomic(&snaps_path, json.as_bytes())
+                    });
+                    failed = saved.err();
                 }
-                Ok(())
             })?;
-            let history = trainer.history().clone();
-            history.save_csv(dir.join("history.csv"))?;
-            history.save_json(dir.join("history.json"))?;
+            if let Some(e) = failed {
+                return Err(e);
+            }
+            if let crate::runs::Outcome::Diverged { message, .. } = outcome {
+                return Err(Error::input(format!("K={k}: {message}")));
+            }
+            snaps.sort_by_key(|s| s.epoch);
+            let history = History::load_csv(dir.join("history.csv"))?;
             if let Some(last) = snaps.last() {
                 let p = transport_plot(last, k, &self.method_name())?;
                 p.save(dir.join("transport.png"))?;

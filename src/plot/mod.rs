@@ -17,7 +17,7 @@ mod field;
 mod images;
 mod scatter;
 
-pub use curves::{LineChart, Series};
+pub use curves::{Band, LineChart, Series};
 pub use decay::W2Decay;
 pub use evolution::{EvolutionPanels, EvolutionStep};
 pub use field::{grid_points, PotentialField};

@@ -2,6 +2,10 @@
 //!
 //! ```text
 //! wgflow run ring --k 1,3,5,10 --critic lp --out runs/ring [--epochs N] [--seed S] [--device D]
+//! wgflow run --config run.toml --out runs/x [--checkpoint-every N] [--on-divergence stop|continue]
+//! wgflow run --resume runs/x
+//! wgflow sweep run.toml --k 1,3,5,10 --seeds 0..5 [--methods …] [--jobs N] [--emit slurm]
+//! wgflow compare runs/sweep [--metric w1|w2] [--threshold X] [--out DIR]
 //! wgflow data fetch mnist|fashion-mnist|usps|cifar10 [--dir DIR] [--verify] [--offline]
 //! wgflow emd --p 1|2 A.npy B.npy [--weights-a WA.npy] [--weights-b WB.npy] [--sinkhorn REG]
 //! wgflow knn --train-x X.npy --train-y Y.npy --test-x X2.npy --test-y Y2.npy [--predictions P.npy]
@@ -11,11 +15,13 @@
 //! Exit codes: 0 success, 1 a failure while running, 2 bad input (a flag or
 //! config value, named in one line on stderr).
 
+mod compare;
 mod data;
 mod emd;
 mod fid;
 mod knn;
 mod run;
+mod sweep;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -30,7 +36,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run a paper's experiment.
+    /// Run a paper's experiment, or one resumable run (--config/--out, --resume DIR).
     Run(run::RunArgs),
     /// Download, check and cache the image data sets.
     Data(data::DataArgs),
@@ -40,6 +46,10 @@ enum Command {
     Knn(knn::KnnArgs),
     /// FID (and KID) between two image sets or saved statistics, as pytorch-fid computes it.
     Fid(fid::FidArgs),
+    /// Run a grid of methods × K × seeds, one resumable run directory each.
+    Sweep(sweep::SweepArgs),
+    /// Mean and min/max envelope of runs per method and K, against epoch and wall-clock.
+    Compare(compare::CompareArgs),
 }
 
 fn main() -> ExitCode {
@@ -83,5 +93,7 @@ fn dispatch(cli: Cli) -> wgflow::Result<()> {
         Command::Emd(args) => emd::run(args),
         Command::Knn(args) => knn::run(args),
         Command::Fid(args) => fid::run(args),
+        Command::Sweep(args) => sweep::run(args),
+        Command::Compare(args) => compare::run(args),
     }
 }

@@ -1,4 +1,6 @@
-//! `wgflow run EXPERIMENT`: the papers' experiments.
+//! `wgflow run EXPERIMENT`: the papers' experiments; `wgflow run --config
+//! run.toml --out DIR`: one run in a resumable run directory;
+//! `wgflow run --resume DIR`: continue it from its last checkpoint.
 
 use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -6,6 +8,7 @@ use std::path::PathBuf;
 use wgflow::experiments::methods::{preset, METHODS};
 use wgflow::experiments::ot_maps::OtMapsExperiment;
 use wgflow::experiments::RingExperiment;
+use wgflow::runs::{OnDivergence, Outcome, RunOptions};
 use wgflow::train::RunConfig;
 use wgflow::Error;
 
@@ -31,12 +34,29 @@ enum CriticArg {
     Clip,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum DivergenceArg {
+    /// Exit with an error (code 1).
+    Stop,
+    /// Mark the run diverged and exit 0, so that a sweep goes on.
+    Continue,
+}
+
+impl From<DivergenceArg> for OnDivergence {
+    fn from(d: DivergenceArg) -> Self {
+        match d {
+            DivergenceArg::Stop => OnDivergence::Stop,
+            DivergenceArg::Continue => OnDivergence::Continue,
+        }
+    }
+}
+
 #[derive(clap::Args, Debug)]
 pub struct RunArgs {
-    /// Which experiment.
-    experiment: Experiment,
+    /// Which experiment; without one, a single run of --config (or the default config) into --out.
+    experiment: Option<Experiment>,
     /// ring, adaptation, w2-decay: persistency levels (or ℓ for rwp), comma-separated; ring: the first is the baseline
-    /// [default: ring 1,3,5,10; adaptation 1; w2-decay 1,10,50].
+    /// [default: ring 1,3,5,10; adaptation 1; w2-decay 1,10,50]; single run: one K.
     #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
     k: Option<Vec<usize>>,
     /// w2-decay: the Euler step ε (flow time per epoch) [default: 0.2].
@@ -87,6 +107,15 @@ pub struct RunArgs {
     /// No progress output.
     #[arg(long)]
     quiet: bool,
+    /// Continue the run directory DIR from its last checkpoint (its config.toml holds every setting).
+    #[arg(long, value_name = "DIR")]
+    resume: Option<PathBuf>,
+    /// Single runs: a checkpoint every N epochs (and after the last).
+    #[arg(long, value_name = "N", default_value_t = wgflow::runs::DEFAULT_CHECKPOINT_EVERY)]
+    checkpoint_every: usize,
+    /// Single runs: when NaN or Inf appears, stop with an error, or mark the run diverged and exit 0.
+    #[arg(long, value_enum, default_value = "stop")]
+    on_divergence: DivergenceArg,
 }
 
 pub fn run(args: RunArgs) -> wgflow::Result<()> {
@@ -96,11 +125,146 @@ pub fn run(args: RunArgs) -> wgflow::Result<()> {
     if let Some(0) = args.eval_every {
         return Err(Error::config("--eval-every", "must be ≥ 1, got 0"));
     }
+    if args.checkpoint_every == 0 {
+        return Err(Error::config("--checkpoint-every", "must be ≥ 1, got 0"));
+    }
+    if let Some(dir) = args.resume.clone() {
+        return resume(args, dir);
+    }
     match args.experiment {
-        Experiment::Ring => run_ring(args),
-        Experiment::OtMaps => run_ot_maps(args),
-        Experiment::Adaptation => run_adaptation(args),
-        Experiment::W2Decay => run_w2_decay(args),
+        Some(Experiment::Ring) => run_ring(args),
+        Some(Experiment::OtMaps) => run_ot_maps(args),
+        Some(Experiment::Adaptation) => run_adaptation(args),
+        Some(Experiment::W2Decay) => run_w2_decay(args),
+        None => run_single(args),
+    }
+}
+
+/// `--resume DIR`: every setting comes from `DIR/config.toml`.
+fn resume(args: RunArgs, dir: PathBuf) -> wgflow::Result<()> {
+    let given = [
+        ("an experiment", args.experiment.is_some()),
+        ("--k", args.k.is_some()),
+        ("--eps", args.eps.is_some()),
+        ("--domains", args.domains.is_some()),
+        ("--limit", args.limit.is_some()),
+        ("--data-dir", args.data_dir.is_some()),
+        ("--critic", args.critic.is_some()),
+        ("--method", args.method.is_some()),
+        ("--methods", args.methods.is_some()),
+        ("--datasets", args.datasets.is_some()),
+        ("--out", args.out.is_some()),
+        ("--epochs", args.epochs.is_some()),
+        ("--seed", args.seed.is_some()),
+        ("--eval-every", args.eval_every.is_some()),
+        ("--config", args.config.is_some()),
+    ];
+    if let Some((name, _)) = given.iter().find(|(_, g)| *g) {
+        return Err(Error::config(
+            "--resume",
+            format!("takes every setting from {}; drop {name}", dir.join("config.toml").display()),
+        ));
+    }
+    if dir.join("ot-maps.json").is_file() {
+        let exp = OtMapsExperiment::load(&dir)?;
+        let device = wgflow::device::choose_device(args.device.as_deref())?;
+        return ot_maps_with_progress(&exp, device, args.quiet, true);
+    }
+    if dir.join("experiment.json").is_file() {
+        let exp = RingExperiment::load(&dir)?;
+        let device = wgflow::device::choose_device(args.device.as_deref())?;
+        return ring_with_progress(&exp, device, args.quiet, true);
+    }
+    if !dir.join("config.toml").is_file() {
+        return Err(Error::file(
+            dir.join("config.toml"),
+            "not found: --resume needs a run directory written by `wgflow run --out`, `wgflow run ring` or `wgflow sweep`",
+        ));
+    }
+    train(&dir, &args)
+}
+
+/// A single run of `--config` (or the default config) into `--out`.
+fn run_single(args: RunArgs) -> wgflow::Result<()> {
+    let out = args
+        .out
+        .clone()
+        .ok_or_else(|| Error::config("--out", "a single run needs --out DIR (or name an experiment: ring, ot-maps)"))?;
+    let mut cfg = match &args.config {
+        Some(path) => RunConfig::load(path)?,
+        None => RunConfig::default(),
+    };
+    let method = match (args.critic, &args.method) {
+        (Some(CriticArg::Lp), _) => Some("w1fe-lp".to_string()),
+        (Some(CriticArg::Gp), _) => Some("w1fe-gp".to_string()),
+        (Some(CriticArg::Clip), _) => Some("w1fe-clip".to_string()),
+        (None, m) => m.clone(),
+    };
+    if let Some(m) = &method {
+        cfg = preset(m, &cfg).map_err(method_error("--method"))?;
+    }
+    match args.k.as_deref() {
+        None => {}
+        Some([k]) if *k >= 1 => cfg.step = cfg.step.with_k(*k),
+        Some(_) => return Err(Error::config("--k", "a single run takes one persistency level ≥ 1")),
+    }
+    if let Some(e) = args.epochs {
+        cfg.train.epochs = e;
+    }
+    if let Some(s) = args.seed {
+        cfg.train.seed = s;
+    }
+    if let Some(n) = args.eval_every {
+        cfg.train.eval_every = n;
+    }
+    cfg.validate()?;
+    if wgflow::runs::has_started(&out) {
+        return Err(Error::config(
+            "--out",
+            format!("{} already holds a run: continue it with --resume {0} or choose another --out", out.display()),
+        ));
+    }
+    let labels = method.map(|m| wgflow::runs::RunLabels { method: m, k: cfg.step.k(), seed: cfg.train.seed });
+    wgflow::runs::create_dir(&out, &cfg, labels.as_ref())?;
+    train(&out, &args)
+}
+
+fn train(dir: &std::path::Path, args: &RunArgs) -> wgflow::Result<()> {
+    let device = wgflow::device::choose_device(args.device.as_deref())?;
+    let cfg = RunConfig::load(dir.join("config.toml"))?;
+    let epochs = cfg.train.epochs as u64;
+    let bar = (!args.quiet).then(|| progress_bar(epochs, "run".into()));
+    let outcome =
+        wgflow::runs::train_dir(dir, device, RunOptions { checkpoint_every: args.checkpoint_every }, |t, row| {
+            if let Some(b) = &bar {
+                b.set_position(t.epoch() as u64);
+                b.set_message(format!("W1 {:.4}  critic {:.4}", row.w1, row.critic_loss));
+                if b.is_hidden() && (t.epoch() as u64 == epochs || t.epoch() % 100 == 0) {
+                    eprintln!("epoch {:>4}  {:>7.1}s  W1 {:.4}", t.epoch(), row.seconds, row.w1);
+                }
+            }
+        })?;
+    if let Some(b) = bar {
+        b.finish();
+    }
+    match outcome {
+        Outcome::Finished { already } => {
+            if already {
+                println!("{} is already finished", dir.display());
+            } else {
+                println!("wrote {}/{{history.csv,history.json,w1.png,w1.svg,checkpoint.ot}}", dir.display());
+            }
+            Ok(())
+        }
+        Outcome::Diverged { message, .. } => match OnDivergence::from(args.on_divergence) {
+            OnDivergence::Stop => {
+                Err(Error::input(format!("{message} ({} keeps the last good checkpoint)", dir.display())))
+            }
+            OnDivergence::Continue => {
+                eprintln!("{}: {message}; marked diverged", dir.display());
+                Ok(())
+            }
+        },
     }
 }
 
@@ -136,13 +300,20 @@ fn run_ring(args: RunArgs) -> wgflow::Result<()> {
     if let Some(n) = args.eval_every {
         exp.base.train.eval_every = n;
     }
+    exp.checkpoint_every = args.checkpoint_every;
     exp.validate().map_err(|e| match e {
         Error::Config { field, msg } if field == "k" => Error::config("--k", msg),
         e => e,
     })?;
     let device = wgflow::device::choose_device(args.device.as_deref())?;
+    ring_with_progress(&exp, device, args.quiet, false)
+}
+
+/// Runs (or resumes) the ring experiment with progress bars and prints its summary.
+fn ring_with_progress(exp: &RingExperiment, device: tch::Device, quiet: bool, resume: bool) -> wgflow::Result<()> {
+    let out = exp.out.clone();
     let epochs = exp.base.train.epochs as u64;
-    if !args.quiet {
+    if !quiet {
         eprintln!(
             "{} on the ring: K = {:?}, {} epochs, seed {}, device {}",
             exp.method_name(),
@@ -153,8 +324,7 @@ fn run_ring(args: RunArgs) -> wgflow::Result<()> {
         );
     }
     let mut bar: Option<(usize, ProgressBar)> = None;
-    let quiet = args.quiet;
-    let summary = exp.run(device, |k, t, row| {
+    let progress = |k: usize, t: &wgflow::train::Trainer, row: &wgflow::train::Row| {
         if quiet {
             return;
         }
@@ -171,7 +341,8 @@ fn run_ring(args: RunArgs) -> wgflow::Result<()> {
                 eprintln!("K={k} epoch {:>4}  {:>7.1}s  W1 {:.4}", t.epoch(), row.seconds, row.w1);
             }
         }
-    })?;
+    };
+    let summary = if resume { exp.resume(device, progress)? } else { exp.run(device, progress)? };
     if let Some((_, b)) = bar.take() {
         b.finish();
     }
@@ -219,11 +390,17 @@ fn run_ot_maps(args: RunArgs) -> wgflow::Result<()> {
         exp.base.train.seed = s;
     }
     exp.base.train.eval_every = exp.base.train.epochs;
+    exp.checkpoint_every = args.checkpoint_every;
     let device = wgflow::device::choose_device(args.device.as_deref())?;
+    ot_maps_with_progress(&exp, device, args.quiet, false)
+}
+
+/// Runs (or resumes) the ot-maps experiment with progress bars and prints its table.
+fn ot_maps_with_progress(exp: &OtMapsExperiment, device: tch::Device, quiet: bool, resume: bool) -> wgflow::Result<()> {
+    let out = exp.out.clone();
     let epochs = exp.base.train.epochs as u64;
     let mut bar: Option<(String, ProgressBar)> = None;
-    let quiet = args.quiet;
-    let table = exp.run(device, |ds, m, epoch| {
+    let progress = |ds: &str, m: &str, epoch: usize| {
         if quiet {
             return;
         }
@@ -240,7 +417,8 @@ fn run_ot_maps(args: RunArgs) -> wgflow::Result<()> {
                 eprintln!("{key}: done");
             }
         }
-    })?;
+    };
+    let table = if resume { exp.resume(device, progress)? } else { exp.run(device, progress)? };
     if let Some((_, b)) = bar.take() {
         b.finish();
     }

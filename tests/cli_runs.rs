@@ -1,0 +1,393 @@
+//! `wgflow run --resume`, `wgflow sweep` and `wgflow compare` as processes:
+//! a run killed while writing a checkpoint resumes to the uninterrupted
+//! result; the NaN hook stops a run; a small real sweep (ring, K ∈ {1, 3},
+//! 2 seeds) and its comparison plot; the Slurm script; bad flags.
+
+mod cli_common;
+use cli_common::{assert_usage_error, wgflow};
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use wgflow::train::History;
+
+/// A small ring run: 8 epochs, batch 64, evaluations every 2 epochs.
+fn small_config(dir: &Path, extra: &str) -> PathBuf {
+    let mut cfg = wgflow::train::RunConfig::default();
+    cfg.train.epochs = 8;
+    cfg.train.batch_size = 64;
+    cfg.train.critic_iters = 2;
+    cfg.train.eval_size = 64;
+    cfg.train.eval_every = 2;
+    cfg.train.seed = 11;
+    let path = dir.join("run.toml");
+    std::fs::write(&path, format!("{}\n{extra}", cfg.to_toml().unwrap())).unwrap();
+    path
+}
+
+fn history_bits(dir: &Path) -> Vec<Vec<u64>> {
+    let h = History::load_csv(dir.join("history.csv")).unwrap();
+    let rows = h.rows.iter();
+    rows.map(|r| {
+        [r.epoch as f64, r.critic_loss, r.w1_estimate, r.generator_loss, r.w1, r.w2].map(f64::to_bits).to_vec()
+    })
+    .collect()
+}
+
+fn checkpoint(dir: &Path) -> Vec<(String, tch::Tensor)> {
+    let bytes = std::fs::read(dir.join("checkpoint.ot")).unwrap();
+    let mut v = wgflow::runs::checkpoint::from_bytes(bytes).unwrap();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+fn ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "stdout {} stderr {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_run_killed_while_writing_a_checkpoint_resumes_to_the_uninterrupted_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = small_config(tmp.path(), "");
+    let cfg = cfg.to_str().unwrap();
+    let full = tmp.path().join("full");
+    ok(&wgflow(&["run", "--config", cfg, "--out", full.to_str().unwrap(), "--checkpoint-every", "2", "--quiet"]));
+
+    let cut = tmp.path().join("cut");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wgflow"))
+        .args(["run", "--config", cfg, "--out", cut.to_str().unwrap(), "--checkpoint-every", "2", "--quiet"])
+        .env("WGFLOW_DEVICE", "cpu")
+        .env(wgflow::runs::checkpoint::PAUSE_ENV, "6")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let line = lines.next().unwrap().unwrap();
+    assert_eq!(line, "checkpoint write paused at epoch 6");
+    // Mid-write: the checkpoint of epoch 4 in place, half of epoch 6's in a temporary file.
+    let tmp_file = cut.join(format!(".checkpoint.ot.tmp-{}", child.id()));
+    let partial = std::fs::metadata(&tmp_file).unwrap().len();
+    let whole = std::fs::metadata(full.join("checkpoint.ot")).unwrap().len();
+    assert!(partial > 0 && partial < whole, "{partial} of {whole} bytes");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let kept = checkpoint(&cut);
+    assert_eq!(kept.iter().find(|c| c.0 == "epoch").unwrap().1.int64_value(&[]), 4);
+    let status = wgflow::runs::Status::read(&cut).unwrap().unwrap();
+    assert_eq!((status.state, status.epoch), (wgflow::runs::State::Running, 4));
+
+    let out = wgflow(&["run", "--resume", cut.to_str().unwrap(), "--checkpoint-every", "2", "--quiet"]);
+    ok(&out);
+    assert!(!tmp_file.exists(), "the interrupted write's temporary file is removed");
+    assert_eq!(history_bits(&full).len(), 5);
+    assert_eq!(history_bits(&full), history_bits(&cut));
+    let (a, b) = (checkpoint(&full), checkpoint(&cut));
+    assert_eq!(a.len(), b.len());
+    for ((name, x), (name_b, y)) in a.iter().zip(&b) {
+        assert_eq!(name, name_b);
+        if name != "train_seconds" && name != "history" {
+            assert!(x.equal(y), "`{name}` differs after the resume");
+        }
+    }
+    // Wall-clock seconds continue from the checkpoint: increasing.
+    let h = History::load_csv(cut.join("history.csv")).unwrap();
+    assert!(h.rows.windows(2).all(|w| w[1].seconds >= w[0].seconds));
+    // Resuming a finished run is a no-op.
+    let again = wgflow(&["run", "--resume", cut.to_str().unwrap()]);
+    ok(&again);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already finished"));
+}
+
+#[test]
+fn a_nan_injected_through_the_config_hook_stops_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = small_config(tmp.path(), "[debug]\nnan_at = { epoch = 3, step = \"critic\" }\n");
+    let dir = tmp.path().join("nan");
+    let out = wgflow(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+        "--checkpoint-every",
+        "2",
+        "--quiet",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("training diverged at epoch 3, critic step: the critic loss is NaN"), "{err}");
+    assert!(err.contains("last good checkpoint"), "{err}");
+    assert_eq!(checkpoint(&dir).iter().find(|c| c.0 == "epoch").unwrap().1.int64_value(&[]), 2);
+    // For sweeps: the run is marked diverged and the process succeeds.
+    let dir2 = tmp.path().join("nan2");
+    let out = wgflow(&[
+        "run",
+        "--config",
+        cfg.to_str().unwrap(),
+        "--out",
+        dir2.to_str().unwrap(),
+        "--on-divergence",
+        "continue",
+        "--quiet",
+    ]);
+    ok(&out);
+    let status = wgflow::runs::Status::read(&dir2).unwrap().unwrap();
+    assert_eq!(status.state, wgflow::runs::State::Diverged);
+    assert!(status.message.contains("epoch 3, critic step"), "{}", status.message);
+}
+
+#[test]
+fn a_small_real_sweep_on_the_ring_and_its_comparison() {
+    // Kept under target/tmp so that the comparison plot can be looked at after `make test`.
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sweep-ring");
+    let _ = std::fs::remove_dir_all(&out);
+    std::fs::create_dir_all(&out).unwrap();
+    let mut cfg = wgflow::train::RunConfig::default();
+    cfg.train.epochs = 30;
+    cfg.train.batch_size = 128;
+    cfg.train.critic_iters = 3;
+    cfg.train.eval_size = 128;
+    cfg.train.eval_every = 5;
+    let adam = wgflow::optim::AdamConfig { lr: 2e-3, beta1: 0.5, beta2: 0.9, ..Default::default() };
+    cfg.train.generator_opt = adam;
+    cfg.train.critic_opt = adam;
+    let cfg_path = out.join("ring.toml");
+    std::fs::write(&cfg_path, cfg.to_toml().unwrap()).unwrap();
+    let runs = out.join("runs");
+    let args = [
+        "sweep",
+        cfg_path.to_str().unwrap(),
+        "--methods",
+        "w1fe-lp",
+        "--k",
+        "1,3",
+        "--seeds",
+        "0..2",
+        "--jobs",
+        "2",
+        "--checkpoint-every",
+        "10",
+        "--out",
+        runs.to_str().unwrap(),
+        "--quiet",
+    ];
+    let first = wgflow(&args);
+    ok(&first);
+    assert!(String::from_utf8_lossy(&first.stdout).contains("4 runs: 4 finished now, 0 already finished"));
+    // A second sweep skips the finished runs.
+    let second = wgflow(&args);
+    ok(&second);
+    assert!(String::from_utf8_lossy(&second.stdout).contains("4 runs: 0 finished now, 4 already finished"));
+
+    let cmp = wgflow(&["compare", runs.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    ok(&cmp);
+    // The table: final W1 mean/min/max per K from the four histories.
+    let csv = std::fs::read_to_string(out.join("compare.csv")).unwrap();
+    let mut finals_all = vec![];
+    for (line, k) in csv.lines().skip(1).zip([1, 3]) {
+        let f: Vec<&str> = line.split(',').collect();
+        assert_eq!((f[0], f[1], f[2]), ("w1fe-lp", k.to_string().as_str(), "2"), "{csv}");
+        let finals: Vec<f64> = (0..2)
+            .map(|s| {
+                let h = History::load_csv(runs.join(format!("w1fe-lp/k{k}/seed{s}/history.csv"))).unwrap();
+                assert_eq!(h.rows.last().unwrap().epoch, 30);
+                h.rows.last().unwrap().w1
+            })
+            .collect();
+        let num = |i: usize| f[i].parse::<f64>().unwrap();
+        assert!((num(3) - (finals[0] + finals[1]) / 2.0).abs() < 1e-12, "{csv}");
+        assert_eq!(num(4), finals[0].min(finals[1]));
+        assert_eq!(num(5), finals[0].max(finals[1]));
+        assert_ne!(finals[0], finals[1], "two seeds give two runs");
+        finals_all.push((finals[0] + finals[1]) / 2.0);
+    }
+    // The default threshold is the larger of the two means.
+    let threshold: f64 = csv.lines().nth(1).unwrap().split(',').nth(6).unwrap().parse().unwrap();
+    assert_eq!(threshold, finals_all[0].max(finals_all[1]));
+    let stdout = String::from_utf8_lossy(&cmp.stdout);
+    assert!(stdout.contains("| w1fe-lp | 3 | 2 |"), "{stdout}");
+    // The plots: both groups' mean lines and bands drawn.
+    for name in ["compare_epoch.png", "compare_seconds.png"] {
+        let img = image::open(out.join(name)).unwrap().to_rgb8();
+        assert_eq!(img.dimensions(), (720, 480));
+        let n = |c: [u8; 3]| img.pixels().filter(|p| p.0 == c).count();
+        assert!(n([31, 119, 180]) > 150 && n([255, 127, 14]) > 150, "{name}: mean lines");
+        let not_white = img.pixels().filter(|p| p.0 != [255, 255, 255]).count();
+        assert!(not_white > 20_000, "{name}: {not_white} drawn pixels");
+        assert!(std::fs::metadata(out.join(name.replace(".png", ".svg"))).unwrap().len() > 5_000);
+    }
+}
+
+#[test]
+fn sweep_emits_a_slurm_array_script_for_the_grid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = small_config(tmp.path(), "");
+    let out = tmp.path().join("grid");
+    let res = wgflow(&[
+        "sweep",
+        cfg.to_str().unwrap(),
+        "--k",
+        "1,3",
+        "--seeds",
+        "0..3",
+        "--methods",
+        "w1fe-lp,wgan-gp",
+        "--emit",
+        "slurm",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    ok(&res);
+    let script = std::fs::read_to_string(out.join("sweep.slurm")).unwrap();
+    assert!(script.contains("\n#SBATCH --array=0-11\n") && script.contains("\n#SBATCH --gres=gpu:1\n"), "{script}");
+    assert!(script.contains(&format!("'{}'", std::path::absolute(out.join("wgan-gp/k3/seed2")).unwrap().display())));
+    assert!(script.contains("run --resume \"$DIR\" --quiet --on-divergence continue --checkpoint-every 50"));
+    // The run directories exist with their configs; nothing was trained.
+    let d = out.join("w1fe-lp/k3/seed1");
+    let c = wgflow::train::RunConfig::load(d.join("config.toml")).unwrap();
+    assert_eq!((c.step.k(), c.train.seed), (3, 1));
+    assert!(d.join("run.json").exists() && !d.join("status.json").exists());
+}
+
+#[test]
+fn bad_flags_for_runs_sweeps_and_comparisons_get_one_line_and_exit_2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = small_config(tmp.path(), "");
+    let cfg = cfg.to_str().unwrap();
+    let missing = tmp.path().join("missing");
+    let missing = missing.to_str().unwrap();
+    assert_usage_error(&["run", "--resume", missing], "config.toml");
+    assert_usage_error(&["run", "--resume", missing, "--epochs", "3"], "--resume");
+    assert_usage_error(&["run", "--config", cfg], "--out");
+    assert_usage_error(&["run", "--config", cfg, "--out", missing, "--checkpoint-every", "0"], "--checkpoint-every");
+    assert_usage_error(&["run", "--config", cfg, "--out", missing, "--on-divergence", "maybe"], "--on-divergence");
+    assert_usage_error(&["run", "--config", cfg, "--out", missing, "--k", "1,3"], "--k");
+    let hook_dir = tmp.path().join("hook");
+    std::fs::create_dir_all(&hook_dir).unwrap();
+    let bad_hook = small_config(&hook_dir, "[debug]\nnan_at = { epoch = 99, step = \"critic\" }\n");
+    assert_usage_error(&["run", "--config", bad_hook.to_str().unwrap(), "--out", missing], "debug.nan_at.epoch");
+    assert_usage_error(&["sweep", cfg, "--seeds", "5..2"], "--seeds");
+    assert_usage_error(&["sweep", cfg, "--methods", "nope"], "--methods");
+    assert_usage_error(&["sweep", cfg, "--jobs", "0"], "--jobs");
+    assert_usage_error(&["sweep", cfg, "--k", "0"], "--k");
+    assert_usage_error(&["sweep", cfg, "--emit", "pbs"], "--emit");
+    assert_usage_error(&["sweep", &format!("{missing}.toml")], "missing.toml");
+    assert_usage_error(&["compare", missing], "missing");
+    assert_usage_error(&["compare", tmp.path().to_str().unwrap(), "--metric", "w3"], "--metric");
+    assert_usage_error(&["compare", tmp.path().to_str().unwrap()], "no run directories");
+    // A directory that already holds a run is not overwritten.
+    let dir = tmp.path().join("r");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("status.json"), "{}").unwrap();
+    assert_usage_error(&["run", "--config", cfg, "--out", dir.to_str().unwrap()], "--resume");
+}
+
+#[test]
+fn the_ring_experiment_resumes_each_of_its_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = small_config(tmp.path(), "");
+    let cfg = cfg.to_str().unwrap();
+    let common = ["--config", cfg, "--k", "1,2", "--checkpoint-every", "2", "--quiet"];
+    let full = tmp.path().join("full");
+    let mut args = vec!["run", "ring", "--out", full.to_str().unwrap()];
+    args.extend(common);
+    ok(&wgflow(&args));
+
+    // Killed while writing K=1's checkpoint of epoch 6; K=2 not started.
+    let cut = tmp.path().join("cut");
+    let mut args = vec!["run", "ring", "--out", cut.to_str().unwrap()];
+    args.extend(common);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wgflow"))
+        .args(&args)
+        .env("WGFLOW_DEVICE", "cpu")
+        .env(wgflow::runs::checkpoint::PAUSE_ENV, "6")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "checkpoint write paused at epoch 6");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!cut.join("k2").join("history.csv").exists());
+
+    let out = wgflow(&["run", "--resume", cut.to_str().unwrap(), "--quiet"]);
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("| 2 |"));
+    for k in ["k1", "k2"] {
+        assert_eq!(history_bits(&full.join(k)), history_bits(&cut.join(k)), "{k}");
+        // The evolution snapshots (epochs 0, 2, 4, 8) taken before and after the kill.
+        let snaps = |d: &Path| std::fs::read_to_string(d.join(k).join("snapshots.json")).unwrap();
+        assert!(snaps(&full) == snaps(&cut), "{k}: the snapshots differ");
+        assert!(cut.join(k).join("evolution.png").exists());
+    }
+    let summary = |d: &Path| -> Vec<(u64, u64, Option<usize>)> {
+        let s: wgflow::experiments::RingSummary =
+            serde_json::from_str(&std::fs::read_to_string(d.join("summary.json")).unwrap()).unwrap();
+        s.results.iter().map(|r| (r.k as u64, r.final_w1.to_bits(), r.reach_epoch)).collect()
+    };
+    assert_eq!(summary(&full), summary(&cut));
+    assert!(cut.join("w1_epoch.png").exists());
+}
+
+#[test]
+fn the_ot_maps_experiment_resumes_each_of_its_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = small_config(tmp.path(), "");
+    let cfg = cfg.to_str().unwrap();
+    let common = [
+        "--config",
+        cfg,
+        "--datasets",
+        "four-gaussians",
+        "--methods",
+        "w2gan,wgan-gp",
+        "--checkpoint-every",
+        "2",
+        "--quiet",
+    ];
+    let full = tmp.path().join("full");
+    let mut args = vec!["run", "ot-maps", "--out", full.to_str().unwrap()];
+    args.extend(common);
+    ok(&wgflow(&args));
+
+    let cut = tmp.path().join("cut");
+    let mut args = vec!["run", "ot-maps", "--out", cut.to_str().unwrap()];
+    args.extend(common);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wgflow"))
+        .args(&args)
+        .env("WGFLOW_DEVICE", "cpu")
+        .env(wgflow::runs::checkpoint::PAUSE_ENV, "6")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    assert_eq!(lines.next().unwrap().unwrap(), "checkpoint write paused at epoch 6");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!cut.join("map_errors.json").exists());
+
+    ok(&wgflow(&["run", "--resume", cut.to_str().unwrap(), "--quiet"]));
+    let rows = |d: &Path| -> Vec<(String, u64, u64)> {
+        let t: wgflow::experiments::ot_maps::OtMapsTable =
+            serde_json::from_str(&std::fs::read_to_string(d.join("map_errors.json")).unwrap()).unwrap();
+        t.rows.iter().map(|r| (r.method.clone(), r.map_error.to_bits(), r.w2.to_bits())).collect()
+    };
+    assert_eq!(rows(&full).len(), 2);
+    assert_eq!(rows(&full), rows(&cut));
+    for m in ["w2gan", "wgan-gp"] {
+        assert_eq!(
+            history_bits(&full.join("four-gaussians").join(m)),
+            history_bits(&cut.join("four-gaussians").join(m))
+        );
+    }
+    assert!(cut.join("four-gaussians.png").exists());
+}
