@@ -361,21 +361,9 @@ fn progress_bar(len: u64, prefix: String) -> ProgressBar {
 fn run_ot_maps(args: RunArgs) -> wgflow::Result<()> {
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs/ot-maps"));
     let mut exp = OtMapsExperiment::new(args.epochs.unwrap_or(1000), &out);
-    if let Some(path) = &args.config {
-        let epochs = exp.base.train.epochs;
-        exp.base = RunConfig::load(path)?;
-        if args.epochs.is_some() {
-            exp.base.train.epochs = epochs;
-        }
-    }
-    if let Some(m) = &args.methods {
-        if let Some(bad) = m.iter().find(|m| !METHODS.contains(&m.as_str())) {
-            return Err(Error::config(
-                "--methods",
-                format!("unknown method `{bad}`; expected one of {}", METHODS.join(", ")),
-            ));
-        }
-        exp.methods = m.clone();
+    load_base(&args, &mut exp.base)?;
+    if let Some(m) = checked_methods(&args)? {
+        exp.methods = m;
     }
     if let Some(d) = &args.datasets {
         for name in d {
@@ -448,21 +436,9 @@ fn run_adaptation(args: RunArgs) -> wgflow::Result<()> {
     };
     // 100,000 iterations in the authors' exp_da.
     let mut exp = AdaptationExperiment::new(source, target, args.epochs.unwrap_or(100_000), &out);
-    if let Some(path) = &args.config {
-        let epochs = exp.base.train.epochs;
-        exp.base = RunConfig::load(path)?;
-        if args.epochs.is_some() {
-            exp.base.train.epochs = epochs;
-        }
-    }
-    if let Some(m) = &args.methods {
-        if let Some(bad) = m.iter().find(|m| !METHODS.contains(&m.as_str())) {
-            return Err(Error::config(
-                "--methods",
-                format!("unknown method `{bad}`; expected one of {}", METHODS.join(", ")),
-            ));
-        }
-        exp.methods = m.clone();
+    load_base(&args, &mut exp.base)?;
+    if let Some(m) = checked_methods(&args)? {
+        exp.methods = m;
     }
     if let Some(s) = args.seed {
         exp.base.train.seed = s;
@@ -520,13 +496,7 @@ fn run_w2_decay(args: RunArgs) -> wgflow::Result<()> {
     use wgflow::experiments::w2_decay::W2DecayExperiment;
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs/w2-decay"));
     let mut exp = W2DecayExperiment::new(args.epochs.unwrap_or(30), &out);
-    if let Some(path) = &args.config {
-        let epochs = exp.base.train.epochs;
-        exp.base = RunConfig::load(path)?;
-        if args.epochs.is_some() {
-            exp.base.train.epochs = epochs;
-        }
-    }
+    load_base(&args, &mut exp.base)?;
     if let Some(ks) = &args.k {
         if ks.is_empty() || ks.contains(&0) {
             return Err(Error::config("--k", format!("persistency levels must be ≥ 1, got {ks:?}")));
@@ -567,4 +537,29 @@ fn run_w2_decay(args: RunArgs) -> wgflow::Result<()> {
     println!("{}", summary.table());
     println!("wrote {}/{{decay.png,decay.svg,decay.md,decay.json}}", out.display());
     Ok(())
+}
+
+/// `--config` replaces the experiment's base config; an `--epochs` flag given
+/// with it keeps the experiment's epoch count (already set from the flag).
+fn load_base(args: &RunArgs, base: &mut RunConfig) -> wgflow::Result<()> {
+    if let Some(path) = &args.config {
+        let epochs = base.train.epochs;
+        *base = RunConfig::load(path)?;
+        if args.epochs.is_some() {
+            base.train.epochs = epochs;
+        }
+    }
+    Ok(())
+}
+
+/// `--methods`, each a preset name.
+fn checked_methods(args: &RunArgs) -> wgflow::Result<Option<Vec<String>>> {
+    let Some(m) = &args.methods else { return Ok(None) };
+    if let Some(bad) = m.iter().find(|m| !METHODS.contains(&m.as_str())) {
+        return Err(Error::config(
+            "--methods",
+            format!("unknown method `{bad}`; expected one of {}", METHODS.join(", ")),
+        ));
+    }
+    Ok(Some(m.clone()))
 }
