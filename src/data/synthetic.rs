@@ -8,9 +8,12 @@
 //! [`SHIFT`] = 0.6 to every pixel of the "USPS" domain (16×16). 1-NN on the
 //! raw source images therefore puts a target digit of class c next to source
 //! digits of class c + 2: the source baseline is exactly 1/5 (only class 4 is
-//! right), while the optimal transport between the domains is the translation,
-//! which keeps every class. These are not digits: the numbers they give say
-//! that the pipeline works, not what the papers' tables measure.
+//! right), while the W2-optimal transport between the domains is the
+//! translation, which keeps every class. (In W1 the translation is one of
+//! several optimal plans: moving each class onto its neighbour's target costs
+//! as much, so what W1-FE learns here depends on floating-point order.) These
+//! are not digits: the numbers they give say that the pipeline works, not
+//! what the papers' tables measure.
 
 use crate::error::{Error, Result};
 use std::io::Write;
