@@ -86,12 +86,45 @@ def execute(path, timeout, startup_timeout):
     )
     extra = []
     try:
-        client.execute()
+        execute_draining(client, nb)
     except (CellTimeoutError, DeadKernelError) as e:
         extra.append(f"kernel: {type(e).__name__}: {first_line(e)}")
     except RuntimeError as e:  # kernel did not start
         extra.append(f"kernel: {first_line(e)}")
     return nb, extra
+
+
+def execute_draining(client, nb):
+    """Runs every cell like `client.execute()`, then waits for late output.
+
+    evcxr forwards the cell process's stderr asynchronously: the error of a
+    top-level `?` can reach the iopub channel after the cell's `idle` status,
+    where nbclient no longer listens, and the cell looks clean. After each
+    code cell the channel is drained for up to DRAIN_S seconds of quiet and
+    every late stream message is added to that cell's outputs.
+    """
+    import queue
+
+    import nbformat
+    from nbclient.util import run_sync
+
+    with client.setup_kernel():
+        get_msg = run_sync(client.kc.iopub_channel.get_msg)
+        for index, cell in enumerate(nb.cells):
+            client.execute_cell(cell, index)
+            if cell.cell_type != "code":
+                continue
+            while True:
+                try:
+                    msg = get_msg(timeout=DRAIN_S)
+                except queue.Empty:
+                    break
+                if msg["msg_type"] == "stream":
+                    c = msg["content"]
+                    cell.outputs.append(nbformat.v4.new_output("stream", name=c["name"], text=c["text"]))
+
+
+DRAIN_S = 1.0
 
 
 def run(args):
