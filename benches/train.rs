@@ -247,7 +247,7 @@ fn bench_da(threads: i64, device: Device, reps: usize) {
     };
     // FC(256→200)-ReLU-FC(200→500)-ReLU-FC(500→1).
     let d_cfg = MlpConfig { out_dim: 1, batch_norm: false, residual: false, tanh_scale: None, ..g_cfg.clone() };
-    let critic_cfg = CriticConfig::W1 { net: d_cfg, constraint: Constraint::Lp { lambda: 10.0 } };
+    let critic_cfg = CriticConfig::W1 { net: d_cfg.into(), constraint: Constraint::Lp { lambda: 10.0 } };
     let critic = Critic::new(&(dvs.root() / "critic"), &critic_cfg).unwrap();
     let gen = Mlp::new(&(gvs.root() / "generator"), &g_cfg).unwrap();
     let opt_d = Adam::new(dvs.trainable_variables(), adam(1e-4, 0.0, 0.9)).unwrap();

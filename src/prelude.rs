@@ -8,7 +8,7 @@ pub use crate::error::{Error, Result};
 pub use crate::experiments::{RingExperiment, RingSummary};
 pub use crate::flow::StepConfig;
 pub use crate::metrics::emd::wasserstein;
-pub use crate::nets::{Activation, Init, Mlp, MlpConfig};
+pub use crate::nets::{Activation, DcganConfig, Init, Mlp, MlpConfig, Net, NetConfig};
 pub use crate::notebook::{evolution_step, pick, quick, w2_decay};
 pub use crate::optim::{Adam, AdamConfig};
 pub use crate::plot::{

@@ -33,7 +33,7 @@ use crate::data::{Distribution, Sampler, Toy};
 use crate::error::{Error, Result};
 use crate::flow::{adversarial, barycentric, euler, proximal, StepConfig};
 use crate::metrics::emd;
-use crate::nets::{Mlp, MlpConfig};
+use crate::nets::{MlpConfig, Net, NetConfig, Role};
 use crate::optim::{Adam, AdamConfig};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -149,7 +149,7 @@ impl DebugConfig {
 pub struct RunConfig {
     pub source: Distribution,
     pub target: Distribution,
-    pub generator: MlpConfig,
+    pub generator: NetConfig,
     pub critic: CriticConfig,
     pub step: StepConfig,
     pub train: TrainConfig,
@@ -164,8 +164,11 @@ impl Default for RunConfig {
         RunConfig {
             source: Toy::standard_gaussian().into(),
             target: Toy::ring().into(),
-            generator: MlpConfig::generator_2d(),
-            critic: CriticConfig::W1 { net: MlpConfig::critic_2d(), constraint: Constraint::Lp { lambda: 10.0 } },
+            generator: MlpConfig::generator_2d().into(),
+            critic: CriticConfig::W1 {
+                net: MlpConfig::critic_2d().into(),
+                constraint: Constraint::Lp { lambda: 10.0 },
+            },
             step: StepConfig::Euler { eps: 1.0, k: 1 },
             train: TrainConfig::default(),
             debug: DebugConfig::default(),
@@ -178,29 +181,41 @@ impl RunConfig {
     pub fn validate(&self) -> Result<()> {
         self.source.validate("source")?;
         self.target.validate("target")?;
-        self.generator.validate("generator")?;
+        self.generator.validate("generator", Role::Generator)?;
         self.critic.validate()?;
         self.step.validate("step")?;
         self.train.validate()?;
-        // The networks are MLPs over flat samples: their widths must match.
+        // The networks' shapes must match the samples: an MLP takes flat
+        // vectors, a DCGAN generator makes C×S×S images from a latent vector.
         let (zdim, xdim) = (self.source.dim()?, self.target.dim()?);
-        for (field, d) in [("source", &self.source), ("target", &self.target)] {
-            if d.sample_shape()?.len() != 1 {
-                return Err(Error::config(
-                    field,
-                    format!("the networks are MLPs: image samples need flatten = true (shape {:?})", d.sample_shape()?),
-                ));
-            }
-        }
-        let widths = [
-            ("generator.in_dim", self.generator.in_dim, zdim, "the source"),
-            ("generator.out_dim", self.generator.out_dim, xdim, "the target"),
-            ("critic.net.in_dim", self.critic.net().in_dim, xdim, "the target"),
+        let (zshape, xshape) = (self.source.sample_shape()?, self.target.sample_shape()?);
+        let shapes = [
+            ("generator", "in_dim", self.generator.input_shape(Role::Generator), &zshape, "source", &self.generator),
+            ("generator", "out_dim", self.generator.output_shape(Role::Generator), &xshape, "target", &self.generator),
+            ("critic.net", "in_dim", self.critic.net().input_shape(Role::Critic), &xshape, "target", self.critic.net()),
         ];
-        for (field, got, want, what) in widths {
-            if got != want {
-                return Err(Error::config(field, format!("must be {want}, the dimension of {what}, got {got}")));
+        for (net_field, dim_field, got, want, what, net) in shapes {
+            if &got == want {
+                continue;
             }
+            return Err(match net {
+                NetConfig::Mlp(_) if want.len() != 1 => Error::config(
+                    what,
+                    format!("{net_field} is an MLP: image samples need flatten = true (shape {want:?})"),
+                ),
+                NetConfig::Mlp(_) => Error::config(
+                    format!("{net_field}.{dim_field}"),
+                    format!("must be {}, the dimension of the {what}, got {}", want[0], got[0]),
+                ),
+                NetConfig::Dcgan(_) => Error::config(
+                    net_field,
+                    format!(
+                        "a DCGAN {} samples of shape {got:?}, but the {what}'s samples have shape {want:?}{}",
+                        if dim_field == "in_dim" && net_field == "generator" { "takes" } else { "works on" },
+                        if want.len() == 1 && got.len() == 3 { " (images need flatten = false)" } else { "" }
+                    ),
+                ),
+            });
         }
         if let StepConfig::Barycentric { .. } = self.step {
             if zdim != xdim {
@@ -211,10 +226,11 @@ impl RunConfig {
             }
         }
         if let StepConfig::SemiBackward { potential, .. } = &self.step {
-            if potential.in_dim != xdim {
+            let got = potential.input_shape(Role::Critic);
+            if got != xshape {
                 return Err(Error::config(
-                    "step.potential.in_dim",
-                    format!("must be {xdim}, the dimension of the target, got {}", potential.in_dim),
+                    "step.potential",
+                    format!("its input must have the target's sample shape {xshape:?}, got {got:?}"),
                 ));
             }
         }
@@ -427,13 +443,13 @@ fn grad_norm(params: &[Tensor]) -> Result<Tensor> {
 /// The frozen copy of the generator that proximal steps compare against.
 struct PrevGenerator {
     vs: nn::VarStore,
-    net: Mlp,
+    net: Net,
 }
 
 /// The SBE potential Φ_p and its optimizer.
 struct SbePotential {
     vs: nn::VarStore,
-    net: Mlp,
+    net: Net,
     opt: Adam,
 }
 
@@ -443,7 +459,7 @@ pub struct Trainer {
     device: Device,
     g_vs: nn::VarStore,
     d_vs: nn::VarStore,
-    generator: Mlp,
+    generator: Net,
     critic: Critic,
     opt_g: Adam,
     opt_d: Adam,
@@ -483,7 +499,7 @@ impl Trainer {
         let prev_parts = match cfg.step {
             StepConfig::Proximal { .. } | StepConfig::SemiBackward { .. } => {
                 let vs = nn::VarStore::new(device);
-                let net = Mlp::new(&(vs.root() / "generator"), &cfg.generator)?;
+                let net = Net::new(&(vs.root() / "generator"), &cfg.generator, Role::Generator, "generator")?;
                 Some((vs, net))
             }
             _ => None,
@@ -499,7 +515,7 @@ impl Trainer {
         let fixed_x = target.sample(cfg.train.eval_size, device)?;
         let g_vs = nn::VarStore::new(device);
         let d_vs = nn::VarStore::new(device);
-        let generator = Mlp::new(&(g_vs.root() / "generator"), &cfg.generator)?;
+        let generator = Net::new(&(g_vs.root() / "generator"), &cfg.generator, Role::Generator, "generator")?;
         let critic = Critic::new(&(d_vs.root() / "critic"), &cfg.critic)?;
         let opt_g = Adam::new(g_vs.trainable_variables(), cfg.train.generator_opt)?;
         let opt_d = Adam::new(d_vs.trainable_variables(), cfg.train.critic_opt)?;
@@ -514,7 +530,7 @@ impl Trainer {
         let sbe = match &cfg.step {
             StepConfig::SemiBackward { potential, .. } => {
                 let vs = nn::VarStore::new(device);
-                let net = Mlp::new(&(vs.root() / "potential"), potential)?;
+                let net = Net::new(&(vs.root() / "potential"), potential, Role::Critic, "step.potential")?;
                 // 002 App. G: the same Adam settings for all three networks.
                 let opt = Adam::new(vs.trainable_variables(), cfg.train.generator_opt)?;
                 Some(SbePotential { vs, net, opt })
@@ -564,7 +580,7 @@ impl Trainer {
     pub fn history(&self) -> &History {
         &self.history
     }
-    pub fn generator(&self) -> &Mlp {
+    pub fn generator(&self) -> &Net {
         &self.generator
     }
     pub fn critic(&self) -> &Critic {
@@ -773,14 +789,16 @@ impl Trainer {
             return Err(diverged("generated sample G(z_fixed)", y_sum));
         }
         let scalar = |t: &Tensor| t.double_value(&[]);
+        // Images are compared as vectors of pixels.
+        let (flat_y, flat_x) = (y.f_flatten(1, -1)?, self.fixed_x.f_flatten(1, -1)?);
         let row = Row {
             epoch: self.epoch,
             seconds: self.train_seconds,
             critic_loss: scalar(&self.last_critic_loss),
             w1_estimate: scalar(&self.last_estimate),
             generator_loss: scalar(&self.last_generator_loss),
-            w1: emd::wasserstein(&y, &self.fixed_x, 1)?,
-            w2: emd::wasserstein(&y, &self.fixed_x, 2)?,
+            w1: emd::wasserstein(&flat_y, &flat_x, 1)?,
+            w2: emd::wasserstein(&flat_y, &flat_x, 2)?,
         };
         let trained = [
             ("critic loss", row.critic_loss, self.opt_d.steps() > 0),

@@ -77,9 +77,9 @@ fn persistency_levels_name_the_runs_and_reach_the_step() {
         (cfg.train.generator_opt.lr, cfg.train.generator_opt.beta1, cfg.train.generator_opt.beta2),
         (1e-4, 0.0, 0.9)
     );
-    assert_eq!(cfg.generator.hidden, vec![200, 500]);
-    assert_eq!(cfg.critic.net().hidden, vec![200, 500]);
-    assert_eq!((cfg.generator.in_dim, cfg.generator.tanh_scale), (256, Some(2.0)));
+    let (g, d) = (cfg.generator.as_mlp().unwrap(), cfg.critic.net().as_mlp().unwrap());
+    assert_eq!((&g.hidden, &d.hidden), (&vec![200, 500], &vec![200, 500]));
+    assert_eq!((g.in_dim, g.tanh_scale), (256, Some(2.0)));
     exp.ks = vec![0];
     assert!(exp.validate().unwrap_err().to_string().contains('k'));
 }

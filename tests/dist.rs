@@ -57,9 +57,10 @@ fn image_run(source: Distribution, target: Distribution) -> RunConfig {
             tanh_scale: Some(2.0),
             init: Init::Normal { std: 0.01 },
             ..MlpConfig::default()
-        },
+        }
+        .into(),
         critic: CriticConfig::W1 {
-            net: MlpConfig { in_dim: d, out_dim: 1, hidden: vec![256, 256], ..MlpConfig::default() },
+            net: MlpConfig { in_dim: d, out_dim: 1, hidden: vec![256, 256], ..MlpConfig::default() }.into(),
             constraint: Constraint::Lp { lambda: 10.0 },
         },
         step: StepConfig::Euler { eps: 1.0, k: 3 },
@@ -82,8 +83,8 @@ fn every_form_round_trips_through_toml() {
         Distribution::Normal(NormalSpec { normal: vec![256], std: 0.5 }),
         images(PathBuf::from("/nonexistent"), false),
     );
-    cfg.generator.residual = false;
-    cfg.generator.tanh_scale = None;
+    cfg.generator.as_mlp_mut().unwrap().residual = false;
+    cfg.generator.as_mlp_mut().unwrap().tanh_scale = None;
     let text = cfg.to_toml().unwrap();
     assert!(text.contains("normal = [256]") && text.contains("dataset = \"fashion-mnist\""), "{text}");
     assert_eq!(RunConfig::from_toml(&text, "run.toml").unwrap(), cfg);

@@ -14,7 +14,7 @@ use wgflow::flow::barycentric::{barycentric_loss, discrete_ot_map, map_error, pl
 use wgflow::flow::euler::{euler_targets, fit_loss};
 use wgflow::flow::proximal::{proximal_term, sbe_potential_objective};
 use wgflow::flow::StepConfig;
-use wgflow::nets::{Init, Mlp, MlpConfig};
+use wgflow::nets::{Init, Mlp, MlpConfig, NetConfig};
 use wgflow::train::{RunConfig, Trainer};
 
 fn t2(rows: &[[f64; 2]]) -> Tensor {
@@ -26,8 +26,8 @@ fn vecf(t: &Tensor) -> Vec<f64> {
     Vec::<f64>::try_from(&t.to_kind(Kind::Double).contiguous().view([-1])).unwrap()
 }
 
-fn linear_cfg() -> MlpConfig {
-    MlpConfig { hidden: vec![], out_dim: 1, init: Init::Normal { std: 0.0 }, ..MlpConfig::default() }
+fn linear_cfg() -> NetConfig {
+    MlpConfig { hidden: vec![], out_dim: 1, init: Init::Normal { std: 0.0 }, ..MlpConfig::default() }.into()
 }
 
 fn set(vs: &nn::VarStore, values: &[(&str, Tensor)]) {
@@ -160,7 +160,7 @@ fn w2fe_k1_equals_w2gan_up_to_learning_rate() {
     let mut vs_d = nn::VarStore::new(Device::Cpu);
     let g = tiny_generator(&vs_g);
     let net = MlpConfig { hidden: vec![6], out_dim: 1, init: Init::Normal { std: 0.9 }, ..MlpConfig::default() };
-    let critic = Critic::new(&vs_d.root(), &CriticConfig::w2gan(net)).unwrap();
+    let critic = Critic::new(&vs_d.root(), &CriticConfig::w2gan(net.into())).unwrap();
     vs_g.double();
     vs_d.double();
     let params = vs_g.trainable_variables();
@@ -187,8 +187,8 @@ fn small(method: &str, seed: u64) -> RunConfig {
     base.train.eval_size = 64;
     base.train.eval_every = 2;
     base.train.seed = seed;
-    base.critic.net_mut().hidden = vec![32, 32];
-    base.generator.hidden = vec![32, 32];
+    base.critic.net_mut().as_mlp_mut().unwrap().hidden = vec![32, 32];
+    base.generator.as_mlp_mut().unwrap().hidden = vec![32, 32];
     base.step = StepConfig::Euler { eps: 1.0, k: 2 };
     preset(method, &base).unwrap()
 }

@@ -126,7 +126,7 @@ fn config_round_trips_and_refuses_bad_values() {
     assert_eq!(cfg.train.critic_iters, 10);
     assert_eq!(cfg.train.generator_opt.lr, 1e-4);
     assert_eq!(cfg.train.critic_opt.lr, 1e-4);
-    assert_eq!(cfg.generator.hidden, vec![128, 128, 128]);
+    assert_eq!(cfg.generator.as_mlp().unwrap().hidden, vec![128, 128, 128]);
     assert_eq!(cfg.step, StepConfig::Euler { eps: 1.0, k: 1 });
 
     let unknown = text.replace("[train]", "[train]\nepoch = 3");
@@ -143,9 +143,9 @@ fn config_round_trips_and_refuses_bad_values() {
     bad.train.batch_size = 0;
     assert!(bad.validate().unwrap_err().to_string().contains("train.batch_size"));
     let mut bad = cfg.clone();
-    bad.critic.net_mut().out_dim = 2;
+    bad.critic.net_mut().as_mlp_mut().unwrap().out_dim = 2;
     assert!(bad.validate().unwrap_err().to_string().contains("critic.net"));
     let mut bad = cfg;
-    bad.generator.in_dim = 3;
+    bad.generator.as_mlp_mut().unwrap().in_dim = 3;
     assert!(Trainer::new(bad, Device::Cpu).is_err());
 }

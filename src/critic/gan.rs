@@ -10,7 +10,7 @@
 
 use super::{gradient, per_row_uniform};
 use crate::error::{Error, Result};
-use crate::nets::{Mlp, MlpConfig};
+use crate::nets::{Net, NetConfig, Role};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
@@ -37,18 +37,12 @@ pub struct GanLossValue {
 /// A GAN discriminator.
 #[derive(Debug)]
 pub struct GanCritic {
-    net: Mlp,
+    net: Net,
     pub loss_kind: GanLoss,
 }
 
 impl GanCritic {
-    pub fn new(path: &nn::Path, net: &MlpConfig, loss_kind: GanLoss) -> Result<Self> {
-        if net.out_dim != 1 {
-            return Err(Error::config(
-                "critic.net.out_dim",
-                format!("a discriminator outputs 1 logit, got {}", net.out_dim),
-            ));
-        }
+    pub fn new(path: &nn::Path, net: &NetConfig, loss_kind: GanLoss) -> Result<Self> {
         if let GanLoss::Dragan { lambda, c } = loss_kind {
             for (name, v) in [("lambda", lambda), ("c", c)] {
                 if !(v.is_finite() && v >= 0.0) {
@@ -59,7 +53,7 @@ impl GanCritic {
                 }
             }
         }
-        Ok(GanCritic { net: Mlp::new(path, net)?, loss_kind })
+        Ok(GanCritic { net: Net::new(path, net, Role::Critic, "critic.net")?, loss_kind })
     }
 
     /// The logit D(x), one per row.

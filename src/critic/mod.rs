@@ -24,7 +24,7 @@ pub mod w1;
 pub mod w2;
 
 use crate::error::{Error, Result};
-use crate::nets::MlpConfig;
+use crate::nets::{NetConfig, Role};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
 
@@ -38,23 +38,23 @@ pub use w2::{PsiParam, Regularisation, W2Critic, W2Penalty};
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub enum CriticConfig {
     /// Kantorovich potential of W1 (WGAN, W1-GP, W1-LP).
-    W1 { net: MlpConfig, constraint: Constraint },
+    W1 { net: NetConfig, constraint: Constraint },
     /// W2 dual pair: φ = `net`, and ψ (or ε) = `psi_net`.
-    W2 { net: MlpConfig, psi_net: MlpConfig, psi: PsiParam, penalty: W2Penalty },
+    W2 { net: NetConfig, psi_net: NetConfig, psi: PsiParam, penalty: W2Penalty },
     /// GAN discriminator (logit).
-    Gan { net: MlpConfig, loss: GanLoss },
+    Gan { net: NetConfig, loss: GanLoss },
 }
 
 impl CriticConfig {
     /// The main network's config (φ, or D).
-    pub fn net(&self) -> &MlpConfig {
+    pub fn net(&self) -> &NetConfig {
         match self {
             CriticConfig::W1 { net, .. } | CriticConfig::W2 { net, .. } | CriticConfig::Gan { net, .. } => net,
         }
     }
 
     /// Mutable access to the main network's config.
-    pub fn net_mut(&mut self) -> &mut MlpConfig {
+    pub fn net_mut(&mut self) -> &mut NetConfig {
         match self {
             CriticConfig::W1 { net, .. } | CriticConfig::W2 { net, .. } | CriticConfig::Gan { net, .. } => net,
         }
@@ -72,19 +72,20 @@ impl CriticConfig {
 
     /// Checks every network and weight; names the field.
     pub fn validate(&self) -> Result<()> {
-        self.net().validate("critic.net")?;
-        if self.net().out_dim != 1 {
-            return Err(Error::config(
-                "critic.net.out_dim",
-                format!("a potential outputs 1 value, got {}", self.net().out_dim),
-            ));
-        }
+        self.net().validate("critic.net", Role::Critic)?;
         match self {
             CriticConfig::W1 { constraint, .. } => constraint.validate("critic.constraint"),
             CriticConfig::W2 { psi_net, penalty, net, .. } => {
-                psi_net.validate("critic.psi_net")?;
-                if psi_net.in_dim != net.in_dim || psi_net.out_dim != 1 {
-                    return Err(Error::config("critic.psi_net", "needs the same in_dim as critic.net and out_dim = 1"));
+                psi_net.validate("critic.psi_net", Role::Critic)?;
+                if psi_net.input_shape(Role::Critic) != net.input_shape(Role::Critic) {
+                    return Err(Error::config(
+                        "critic.psi_net",
+                        format!(
+                            "needs the input shape of critic.net, {:?}, got {:?}",
+                            net.input_shape(Role::Critic),
+                            psi_net.input_shape(Role::Critic)
+                        ),
+                    ));
                 }
                 penalty.validate("critic.penalty")
             }
@@ -101,7 +102,7 @@ impl CriticConfig {
 
     /// The W2 critic of W2GAN (004): ψ = −φ + ε, λ_ineq = λ_eq = 200,
     /// interpolation and equality penalties; φ and ε as `net`.
-    pub fn w2gan(net: MlpConfig) -> Self {
+    pub fn w2gan(net: NetConfig) -> Self {
         CriticConfig::W2 { psi_net: net.clone(), net, psi: PsiParam::Reparam, penalty: W2Penalty::default() }
     }
 }

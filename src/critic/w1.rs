@@ -2,7 +2,7 @@
 
 use super::{gradient, per_row_uniform};
 use crate::error::{Error, Result};
-use crate::nets::{Mlp, MlpConfig};
+use crate::nets::{Net, NetConfig, Role};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
@@ -97,24 +97,18 @@ pub struct W1Loss {
     pub penalty: Tensor,
 }
 
-/// The W1 critic: an MLP φ and a Lipschitz constraint.
+/// The W1 critic: a network φ and a Lipschitz constraint.
 #[derive(Debug)]
 pub struct W1Critic {
-    pub net: Mlp,
+    pub net: Net,
     pub constraint: Constraint,
 }
 
 impl W1Critic {
     /// Builds φ under `path`; the network must output one value per sample.
-    pub fn new(path: &nn::Path, net: &MlpConfig, constraint: Constraint) -> Result<Self> {
-        if net.out_dim != 1 {
-            return Err(Error::config(
-                "critic.net.out_dim",
-                format!("a potential outputs 1 value, got {}", net.out_dim),
-            ));
-        }
+    pub fn new(path: &nn::Path, net: &NetConfig, constraint: Constraint) -> Result<Self> {
         constraint.validate("critic.constraint")?;
-        Ok(W1Critic { net: Mlp::new(path, net)?, constraint })
+        Ok(W1Critic { net: Net::new(path, net, Role::Critic, "critic.net")?, constraint })
     }
 
     /// φ(x), one value per row.
@@ -125,7 +119,7 @@ impl W1Critic {
     /// The critic loss on data `x` and generated samples `y` (both detached).
     pub fn loss(&self, x: &Tensor, y: &Tensor) -> Result<W1Loss> {
         let phi = |t: &Tensor| self.phi(t);
-        if self.net.config().batch_norm || x.size()[1..] != y.size()[1..] {
+        if self.net.has_batch_norm() || x.size()[1..] != y.size()[1..] {
             w1_critic_loss(&phi, x, y, self.constraint)
         } else {
             w1_critic_loss_stacked(&phi, x, y, self.constraint)

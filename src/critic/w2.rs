@@ -24,7 +24,7 @@
 
 use super::{gradient, per_row_uniform, row_sq_norm};
 use crate::error::{Error, Result};
-use crate::nets::{Mlp, MlpConfig};
+use crate::nets::{Net, NetConfig, Role};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
 
@@ -148,8 +148,8 @@ pub struct W2Loss {
 /// The W2 dual critic.
 #[derive(Debug)]
 pub struct W2Critic {
-    phi: Mlp,
-    second: Mlp,
+    phi: Net,
+    second: Net,
     pub param: PsiParam,
     pub penalty: W2Penalty,
 }
@@ -158,24 +158,15 @@ impl W2Critic {
     /// φ and the second network (ψ, or ε for the reparametrisation) under `path`.
     pub fn new(
         path: &nn::Path,
-        phi: &MlpConfig,
-        second: &MlpConfig,
+        phi: &NetConfig,
+        second: &NetConfig,
         param: PsiParam,
         penalty: W2Penalty,
     ) -> Result<Self> {
-        for (name, c) in [("critic.net", phi), ("critic.psi_net", second)] {
-            if c.out_dim != 1 {
-                return Err(Error::config(
-                    format!("{name}.out_dim"),
-                    format!("a potential outputs 1 value, got {}", c.out_dim),
-                ));
-            }
-            c.validate(name)?;
-        }
         penalty.validate("critic.penalty")?;
         Ok(W2Critic {
-            phi: Mlp::new(&(path / "phi"), phi)?,
-            second: Mlp::new(&(path / "psi"), second)?,
+            phi: Net::new(&(path / "phi"), phi, Role::Critic, "critic.net")?,
+            second: Net::new(&(path / "psi"), second, Role::Critic, "critic.psi_net")?,
             param,
             penalty,
         })

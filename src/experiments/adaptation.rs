@@ -141,10 +141,12 @@ impl AdaptationExperiment {
                 residual: true,
                 tanh_scale: Some(2.0),
                 init: Init::Torch,
-            },
+            }
+            .into(),
             ..RunConfig::default()
         };
-        *base.critic.net_mut() = MlpConfig { in_dim: d, out_dim: 1, hidden: vec![200, 500], ..MlpConfig::default() };
+        *base.critic.net_mut() =
+            MlpConfig { in_dim: d, out_dim: 1, hidden: vec![200, 500], ..MlpConfig::default() }.into();
         base.train.epochs = epochs;
         base.train.batch_size = 64;
         base.train.critic_iters = 5;

@@ -18,7 +18,7 @@
 use crate::critic::{Constraint, CriticConfig, GanLoss, PsiParam, Regularisation, W2Penalty};
 use crate::error::{Error, Result};
 use crate::flow::StepConfig;
-use crate::nets::{Activation, Init, MlpConfig};
+use crate::nets::{Activation, Init, MlpConfig, NetConfig};
 use crate::train::RunConfig;
 
 /// Every preset name.
@@ -85,21 +85,26 @@ pub fn preset(name: &str, base: &RunConfig) -> Result<RunConfig> {
         }
         "rwp-wgan-gp" => (w1(gp), StepConfig::Proximal { h: 0.1, iters: 10 }),
         // 002 App. G: h = 0.2, one generator step, 5 potential steps, a
-        // one-hidden-layer MLP potential (layer norm not implemented here).
+        // one-hidden-layer MLP potential (layer norm not implemented here);
+        // on images from a DCGAN generator, Φ_p is a DCGAN critic.
         "sbe" => (
             w1(gp),
             StepConfig::SemiBackward {
                 h: 0.2,
                 iters: 1,
-                potential: MlpConfig {
-                    in_dim: base.generator.out_dim,
-                    out_dim: 1,
-                    hidden: vec![128],
-                    activation: Activation::Relu,
-                    batch_norm: false,
-                    residual: false,
-                    tanh_scale: None,
-                    init: Init::Torch,
+                potential: match &base.generator {
+                    NetConfig::Mlp(g) => MlpConfig {
+                        in_dim: g.out_dim,
+                        out_dim: 1,
+                        hidden: vec![128],
+                        activation: Activation::Relu,
+                        batch_norm: false,
+                        residual: false,
+                        tanh_scale: None,
+                        init: Init::Torch,
+                    }
+                    .into(),
+                    NetConfig::Dcgan(g) => g.clone().into(),
                 },
                 potential_iters: 5,
             },

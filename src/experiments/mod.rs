@@ -7,9 +7,12 @@
 //! * [`adaptation`]: USPS ↔ MNIST domain adaptation scored by 1-NN accuracy
 //!   (000 Fig. 3, 004 Table 1);
 //! * [`w2_decay`]: the W2 decay of W2-FE against e^{−t} (003 eq. 14);
-//! * [`two_delta`]: the two-delta example of the Wasserstein proximal (002 §2.3).
+//! * [`two_delta`]: the two-delta example of the Wasserstein proximal (002 §2.3);
+//! * [`image_gan`]: DCGAN image generation scored by FID (or pixel W2) against
+//!   epochs and wall-clock (001's CIFAR-10 comparison, 002 Fig. 2, 4, 5).
 
 pub mod adaptation;
+pub mod image_gan;
 pub mod methods;
 pub mod ot_maps;
 pub mod ring;

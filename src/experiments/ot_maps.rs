@@ -74,7 +74,7 @@ impl OtMapsExperiment {
     /// 5000 iterations, 5e-4 gets there in a few hundred.
     pub fn new(epochs: usize, out: impl Into<PathBuf>) -> Self {
         // generator_2d: z + H(z), H small at start (004 App. 8.9.1).
-        let mut base = RunConfig { generator: MlpConfig::generator_2d(), ..RunConfig::default() };
+        let mut base = RunConfig { generator: MlpConfig::generator_2d().into(), ..RunConfig::default() };
         base.train.epochs = epochs;
         base.train.critic_iters = 5;
         base.train.critic_opt = AdamConfig { lr: 5e-4, ..AdamConfig::default() };

@@ -18,7 +18,7 @@ pub mod barycentric;
 pub mod euler;
 pub mod proximal;
 
-use crate::nets::MlpConfig;
+use crate::nets::{NetConfig, Role};
 use serde::{Deserialize, Serialize};
 
 /// How the generator is moved once the potential is estimated.
@@ -39,7 +39,7 @@ pub enum StepConfig {
     /// SBE (002 Algorithm 2): `potential_iters` ascent steps of the potential
     /// Φ_p (network `potential`), then `iters` generator steps of
     /// `mean ℓ(G(z)) + (1/h) mean Φ_p(G(z))`.
-    SemiBackward { h: f64, iters: usize, potential: MlpConfig, potential_iters: usize },
+    SemiBackward { h: f64, iters: usize, potential: NetConfig, potential_iters: usize },
     /// Barycentric-OT (Seguy et al. 2018): the first `dual_epochs` epochs
     /// train the regularised W2 dual between the *source* and the data (the
     /// critic must be `w2`); afterwards the critic is frozen and the
@@ -104,10 +104,7 @@ impl StepConfig {
                 if *potential_iters == 0 {
                     return Err(Error::config(format!("{field}.potential_iters"), "must be ≥ 1"));
                 }
-                if potential.out_dim != 1 {
-                    return Err(Error::config(format!("{field}.potential.out_dim"), "a potential outputs 1 value"));
-                }
-                potential.validate(&format!("{field}.potential"))
+                potential.validate(&format!("{field}.potential"), Role::Critic)
             }
             _ => Ok(()),
         }

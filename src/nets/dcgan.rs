@@ -136,6 +136,18 @@ impl DcganGenerator {
         &self.cfg
     }
 
+    /// The weights and biases of the linear and transposed-convolution
+    /// layers (batch-norm parameters not included).
+    pub fn parameters(&self) -> Vec<Tensor> {
+        let mut p = vec![self.fc.ws.shallow_clone()];
+        p.extend(self.fc.bs.as_ref().map(|b| b.shallow_clone()));
+        for c in &self.convs {
+            p.push(c.ws.shallow_clone());
+            p.extend(c.bs.as_ref().map(|b| b.shallow_clone()));
+        }
+        p
+    }
+
     /// `G(z)`; `train` selects batch statistics in the batch-norm layers.
     pub fn forward_t(&self, z: &Tensor, train: bool) -> Tensor {
         let top = self.cfg.top_channels();
@@ -190,6 +202,18 @@ impl DcganCritic {
 
     pub fn config(&self) -> &DcganConfig {
         &self.cfg
+    }
+
+    /// The weights and biases of the convolution and linear layers.
+    pub fn parameters(&self) -> Vec<Tensor> {
+        let mut p = Vec::new();
+        for c in &self.convs {
+            p.push(c.ws.shallow_clone());
+            p.extend(c.bs.as_ref().map(|b| b.shallow_clone()));
+        }
+        p.push(self.fc.ws.shallow_clone());
+        p.extend(self.fc.bs.as_ref().map(|b| b.shallow_clone()));
+        p
     }
 
     /// The critic's value per image, `N×1` (no batch norm: `train` is unused).
