@@ -2,8 +2,10 @@
 //!
 //! In a terminal an indicatif bar on stderr; without one (a notebook, where
 //! evcxr streams the child's stdout into the cell, or CI logs) a plain line
-//! on stdout, throttled to at most one every [`Progress::interval`] (and
-//! always the last epoch), so printing never slows training. The run loop
+//! on stdout, throttled to at most one every [`Progress::interval`] and one
+//! per twentieth of the run (and always the first and last epoch), so that
+//! printing never slows training and a long run in a notebook leaves about 20
+//! lines, not one per half second. The run loop
 //! calls [`Progress::epoch`] after every epoch and [`Progress::eval`] with
 //! each evaluation row; [`train_with_progress`] drives a [`Trainer`] so.
 
@@ -31,6 +33,8 @@ pub struct Progress {
     last_row: Option<Row>,
     sink: Sink,
     lines: usize,
+    /// The first epoch at which the next plain line may be written.
+    next_line_epoch: usize,
 }
 
 impl Progress {
@@ -55,8 +59,8 @@ impl Progress {
         Self::with_sink(label, total, Sink::Bar(bar), Duration::ZERO)
     }
 
-    /// Plain lines written to `out`, at most one per `interval` (the last
-    /// epoch is always written).
+    /// Plain lines written to `out`, at most one per `interval` and one per
+    /// twentieth of `total` epochs (the first and last epoch are always written).
     pub fn lines(label: impl Into<String>, total: usize, out: Box<dyn Write + Send>, interval: Duration) -> Self {
         Self::with_sink(label.into(), total, Sink::Lines(out), interval)
     }
@@ -67,7 +71,17 @@ impl Progress {
     }
 
     fn with_sink(label: String, total: usize, sink: Sink, interval: Duration) -> Self {
-        Progress { label, total, epoch: 0, interval, last_line: None, last_row: None, sink, lines: 0 }
+        Progress {
+            label,
+            total,
+            epoch: 0,
+            interval,
+            last_line: None,
+            last_row: None,
+            sink,
+            lines: 0,
+            next_line_epoch: 0,
+        }
     }
 
     /// Epoch `epoch` (of `total`) is done.
@@ -80,7 +94,8 @@ impl Progress {
                 b.set_message(msg);
             }
             Sink::Lines(_) => {
-                let due = self.last_line.is_none_or(|t| t.elapsed() >= self.interval) || epoch >= self.total;
+                let due = self.last_line.is_none_or(|t| t.elapsed() >= self.interval && epoch >= self.next_line_epoch)
+                    || epoch >= self.total;
                 if due {
                     self.write_line();
                 }
@@ -135,6 +150,7 @@ impl Progress {
             let _ = writeln!(out, "{line}").and_then(|_| out.flush());
             self.lines += 1;
             self.last_line = Some(Instant::now());
+            self.next_line_epoch = self.epoch + self.total.div_ceil(20).max(1);
         }
     }
 }

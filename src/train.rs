@@ -211,7 +211,7 @@ impl RunConfig {
                     net_field,
                     format!(
                         "a DCGAN {} samples of shape {got:?}, but the {what}'s samples have shape {want:?}{}",
-                        if dim_field == "in_dim" && net_field == "generator" { "takes" } else { "works on" },
+                        if dim_field == "out_dim" { "makes" } else { "takes" },
                         if want.len() == 1 && got.len() == 3 { " (images need flatten = false)" } else { "" }
                     ),
                 ),

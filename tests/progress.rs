@@ -58,6 +58,16 @@ fn lines_are_throttled_and_carry_losses_and_metrics() {
     }
     assert_eq!(buf.text().lines().count(), 5);
     assert_eq!(buf.text().lines().nth(2), Some("epoch 3/5"));
+    // A long run: one line per twentieth of the epochs at most, first and last included.
+    let buf = Buf::default();
+    let mut p = Progress::lines("", 1000, Box::new(buf.clone()), Duration::ZERO);
+    for e in 1..=1000 {
+        p.epoch(e);
+    }
+    let text = buf.text();
+    let epochs: Vec<&str> = text.lines().map(|l| l.split_whitespace().nth(1).unwrap()).collect();
+    assert_eq!(epochs.len(), 21, "{text}");
+    assert_eq!((epochs[0], epochs[1], epochs[19], epochs[20]), ("1/1000", "51/1000", "951/1000", "1000/1000"));
     // Quiet writes nothing.
     let mut q = Progress::quiet();
     q.epoch(1);
