@@ -202,3 +202,13 @@ fn fid_is_computed_at_every_evaluation_and_is_reproducible() {
     assert_eq!(fids, b.runs[0].1.iter().map(|r| r.fid.unwrap()).collect::<Vec<_>>());
     let _ = Dataset::Cifar10;
 }
+
+#[test]
+fn run_configs_round_trip_through_json_too() {
+    // Experiments store their base config as JSON, where an absent option is `null`.
+    for cfg in [RunConfig::default(), parse(DCGAN_RUN).unwrap()] {
+        let json = serde_json::to_string(&cfg).unwrap();
+        assert!(json.contains("null") || json.contains("dcgan"), "{json}");
+        assert_eq!(serde_json::from_str::<RunConfig>(&json).unwrap(), cfg);
+    }
+}

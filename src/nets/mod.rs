@@ -157,19 +157,23 @@ impl<'de> Deserialize<'de> for NetConfig {
     /// [`MlpConfig`], parsed strictly so that an error names the wrong field.
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         use serde::de::Error as _;
-        let v = toml::Value::deserialize(d)?;
-        let mut table =
-            v.as_table().cloned().ok_or_else(|| D::Error::custom("expected a table (a network's config)"))?;
-        let conv = |e: toml::de::Error| D::Error::custom(e.message().trim().to_string());
-        let arch = match table.remove("arch") {
+        use serde_json::Value;
+        // Through a JSON value, not a TOML one: configs are also stored as
+        // JSON (an experiment's own file), where an absent option is `null`.
+        let mut map = match Value::deserialize(d)? {
+            Value::Object(m) => m,
+            _ => return Err(D::Error::custom("expected a table (a network's config)")),
+        };
+        let conv = |e: serde_json::Error| D::Error::custom(e.to_string());
+        let arch = match map.remove("arch") {
             None => "mlp".to_string(),
-            Some(toml::Value::String(s)) => s,
+            Some(Value::String(s)) => s,
             Some(other) => return Err(D::Error::custom(format!("arch: expected \"mlp\" or \"dcgan\", got {other}"))),
         };
-        let rest = toml::Value::Table(table);
+        let rest = Value::Object(map);
         match arch.as_str() {
-            "mlp" => Ok(NetConfig::Mlp(rest.try_into().map_err(conv)?)),
-            "dcgan" => Ok(NetConfig::Dcgan(rest.try_into().map_err(conv)?)),
+            "mlp" => Ok(NetConfig::Mlp(serde_json::from_value(rest).map_err(conv)?)),
+            "dcgan" => Ok(NetConfig::Dcgan(serde_json::from_value(rest).map_err(conv)?)),
             other => Err(D::Error::custom(format!("arch: expected \"mlp\" or \"dcgan\", got \"{other}\""))),
         }
     }
