@@ -42,3 +42,15 @@ pub fn read_to_string(path: impl AsRef<Path>) -> Result<String> {
     let path = path.as_ref();
     std::fs::read_to_string(path).map_err(|e| Error::file(path, format!("cannot read: {e}")))
 }
+
+/// Writes `rows` as CSV with a header row (one column per field) to `path`,
+/// atomically.
+pub fn write_csv<T: serde::Serialize>(rows: &[T], path: impl AsRef<Path>) -> Result<()> {
+    let path = path.as_ref();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.serialize(r).map_err(|e| Error::file(path, e))?;
+    }
+    let bytes = w.into_inner().map_err(|e| Error::file(path, e))?;
+    write_atomic(path, &bytes)
+}

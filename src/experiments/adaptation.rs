@@ -295,7 +295,7 @@ impl AdaptationExperiment {
                 Ok(())
             })?;
             t.history().save_csv(dir.join("history.csv"))?;
-            save_rows(&rows, dir.join("accuracy.csv"))?;
+            crate::io::write_csv(&rows, dir.join("accuracy.csv"))?;
             summary.methods.push((name.clone(), rows));
         }
         summary.chart().save(self.out.join("accuracy.png"))?;
@@ -305,13 +305,4 @@ impl AdaptationExperiment {
         crate::io::write_atomic(self.out.join("summary.json"), json.as_bytes())?;
         Ok(summary)
     }
-}
-
-fn save_rows(rows: &[AccuracyRow], path: PathBuf) -> Result<()> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for r in rows {
-        w.serialize(r).map_err(|e| Error::file(&path, e))?;
-    }
-    let bytes = w.into_inner().map_err(|e| Error::file(&path, e))?;
-    crate::io::write_atomic(&path, &bytes)
 }

@@ -335,7 +335,7 @@ impl ImageGanExperiment {
                 Ok(())
             })?;
             t.history().save_csv(dir.join("history.csv"))?;
-            save_rows(&rows, dir.join("scores.csv"))?;
+            crate::io::write_csv(&rows, dir.join("scores.csv"))?;
             let z = t.fixed_samples().0;
             let z = z.narrow(0, 0, z.size()[0].min(64));
             ImageGrid::from_tensor(&t.generate(&z).clamp(-1.0, 1.0), 8)?.save(dir.join("samples.png"))?;
@@ -349,13 +349,4 @@ impl ImageGanExperiment {
         crate::io::write_atomic(self.out.join("summary.json"), json.as_bytes())?;
         Ok((summary, trainers))
     }
-}
-
-fn save_rows(rows: &[ScoreRow], path: PathBuf) -> Result<()> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for r in rows {
-        w.serialize(r).map_err(|e| Error::file(&path, e))?;
-    }
-    let bytes = w.into_inner().map_err(|e| Error::file(&path, e))?;
-    crate::io::write_atomic(&path, &bytes)
 }
