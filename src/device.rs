@@ -53,7 +53,7 @@ pub fn parse_device(s: &str) -> Result<Device> {
 pub fn choose_device(flag: Option<&str>) -> Result<Device> {
     if let Some(f) = flag {
         return parse_device(f).map_err(|e| match e {
-            Error::Config { msg, .. } => Error::config("--device", msg),
+            Error::Config { msg, .. } => Error::config("device", msg),
             e => e,
         });
     }

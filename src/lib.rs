@@ -8,26 +8,32 @@
 //! 1. **estimate a potential** from the current samples `y = G(z)` and data
 //!    `x` — [`critic`] (the W1 Kantorovich potential with clipping, GP or LP);
 //! 2. **move the particles** — [`flow`]: forward Euler `ζ = y − ε∇φ(y)`, or
-//!    the plain adversarial step;
+//!    the plain adversarial step, or a proximal step;
 //! 3. **fit the generator** to the moved particles — [`flow::euler`]: K
 //!    persistent steps of `mean |ζ_i − G(z_i)|²` on the same batch. K = 1
 //!    reproduces the WGAN step (000 Prop. 4.1).
 //!
-//! [`train::Trainer`] runs the loop; [`metrics::emd`] measures exact W1/W2;
-//! [`plot`] draws the paper's figures; [`experiments`] holds presets.
+//! A method is a critic and one generator step ([`train::GeneratorStep`]);
+//! [`config`] names them ([`config::METHODS`]). [`train::Trainer`] runs the
+//! one loop ([`train::Trainer::step`], [`train::Trainer::fit`] with
+//! [`train::Hook`]s); [`runs`] keeps run directories with checkpoints;
+//! [`experiments`] declares the papers' experiments and drives them;
+//! [`metrics::emd`] measures exact W1/W2; [`plot`] draws the figures.
 //!
 //! Sign convention: φ is large on *generated* samples (see [`critic`]).
 //!
 //! ```no_run
 //! use wgflow::prelude::*;
-//! let mut cfg = RunConfig::default();             // W1-FE-LP, ring, 000 §5
-//! cfg.step = StepConfig::Euler { eps: 1.0, k: 3 };
-//! cfg.train.epochs = 200;
+//! let cfg = RunConfig::preset("w1fe-lp")?.k(3).epochs(200); // ring, 000 §5
 //! let mut t = Trainer::new(cfg, choose_device(None)?)?;
-//! t.run(|_, row| { println!("epoch {} W1 {:.3}", row.epoch, row.w1); Ok(()) })?;
+//! t.fit(&mut [&mut on_eval(|_, row| {
+//!     println!("epoch {} W1 {:.3}", row.epoch, row.w1);
+//!     Ok(())
+//! })])?;
 //! # Ok::<(), wgflow::Error>(())
 //! ```
 
+pub mod config;
 pub mod critic;
 pub mod data;
 pub mod device;

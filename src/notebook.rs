@@ -1,13 +1,19 @@
 //! Helpers for notebooks (the evcxr Jupyter kernel of `make kernel`).
 //!
 //! The kernel's start-up file calls [`init`]; notebooks read [`quick`] to
-//! shorten training when run headless in CI (`WGFLOW_QUICK=1`), and use
-//! [`evolution_step`] / [`w2_decay`] to turn a trainer into figures.
+//! shorten training when run headless in CI (`WGFLOW_QUICK=1`), get their
+//! image data in one call ([`digits`], [`cifar`]: the real data set if it
+//! can be had, else the stand-in, and a note saying which), turn a trainer
+//! into figures ([`evolution_step`], [`w2_decay`]) and close with a table of
+//! the paper's claims ([`Claims`]).
 
+use crate::data::{data_root, Dataset, FetchOptions};
 use crate::error::{Error, Result};
 use crate::flow::euler;
+use crate::metrics::emd::{points2, tensor2};
 use crate::plot::{EvolutionStep, W2Decay};
 use crate::train::{History, Trainer};
+use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 /// Whether notebooks should run their quick version: `WGFLOW_QUICK` is set
@@ -50,12 +56,10 @@ pub fn init() {
 /// 004 Fig. 4).
 pub fn evolution_step(trainer: &Trainer, eps: f64) -> Result<EvolutionStep> {
     let snap = trainer.snapshot()?;
-    let y: Vec<f32> = snap.generated.iter().flat_map(|p| [p[0] as f32, p[1] as f32]).collect();
-    let y = tch::Tensor::from_slice(&y).f_reshape([snap.generated.len() as i64, 2])?.f_to_device(trainer.device())?;
+    let y = tensor2(&snap.generated, trainer.device())?;
     let critic = trainer.critic();
     let moved = euler::euler_targets(&|t: &tch::Tensor| critic.generator_potential(t), &y, eps)?;
-    let (v, _, _) = crate::metrics::emd::points(&moved, "moved points")?;
-    let moved = v.chunks_exact(2).map(|c| [c[0], c[1]]).collect();
+    let moved = points2(&moved, "moved points")?;
     EvolutionStep::new(format!("epoch {}", snap.epoch), snap.target, snap.source, snap.generated, moved)
 }
 
@@ -68,4 +72,107 @@ pub fn w2_decay(history: &History, dt: f64) -> Result<W2Decay> {
     let t = history.rows.iter().map(|r| r.epoch as f64 * dt).collect();
     let w2: Vec<f64> = history.rows.iter().map(|r| r.w2).collect();
     W2Decay::new("W2 decay against e^{-t} (003)", t, &w2)
+}
+
+/// Where a notebook's image data comes from.
+#[derive(Clone, Debug)]
+pub struct DataChoice {
+    /// The data root to read from (never download from it again).
+    pub root: PathBuf,
+    /// Whether these are the real data sets (not a stand-in).
+    pub real: bool,
+    /// One sentence saying what the data is, for the cell's output.
+    pub note: String,
+}
+
+impl DataChoice {
+    /// `""` for real data, else `" (NAME stand-in, not NAME)"` for table rows.
+    pub fn caveat(&self, what: &str) -> String {
+        if self.real {
+            String::new()
+        } else {
+            format!(" (stand-in, not {what})")
+        }
+    }
+}
+
+/// The data sets `sets` from the cache (downloaded and checked if need be)
+/// outside quick mode; else (or when they cannot be had) the stand-in that
+/// `write_standin` writes into `standin_dir`. Prints which it got.
+fn real_or_standin(
+    sets: &[Dataset],
+    standin_dir: &Path,
+    what: &str,
+    write_standin: impl FnOnce(&Path) -> Result<()>,
+) -> Result<DataChoice> {
+    let root = data_root(None);
+    let real = !quick() && sets.iter().all(|d| d.fetch(&root, &FetchOptions::download()).is_ok());
+    let choice = if real {
+        DataChoice { note: format!("real {what} from {}", root.display()), root, real }
+    } else {
+        write_standin(standin_dir)?;
+        DataChoice {
+            note: format!(
+                "{what} could not be loaded or downloaded into {}: using the stand-in of wgflow::data::synthetic \
+                 (the exact file formats, not the real images) in {}",
+                root.display(),
+                standin_dir.display()
+            ),
+            root: standin_dir.to_path_buf(),
+            real,
+        }
+    };
+    println!("{}", choice.note);
+    Ok(choice)
+}
+
+/// USPS and MNIST, or the synthetic digit-domain stand-in in `out/synthetic-digits`.
+pub fn digits(out: &Path) -> Result<DataChoice> {
+    real_or_standin(&[Dataset::Usps, Dataset::Mnist], &out.join("synthetic-digits"), "USPS and MNIST", |d| {
+        crate::data::synthetic::write_shifted_digit_domains(d, pick(2000, 300), pick(1000, 200), 0)
+    })
+}
+
+/// CIFAR-10, or the stand-in archive in `out/synthetic-cifar`.
+pub fn cifar(out: &Path) -> Result<DataChoice> {
+    real_or_standin(&[Dataset::Cifar10], &out.join("synthetic-cifar"), "CIFAR-10", |d| {
+        crate::data::synthetic::write_cifar_standin(d, 0).map(|_| ())
+    })
+}
+
+/// A notebook's closing table: each claim of the paper, what the paper
+/// says, what the notebook measured. Prints as Markdown.
+#[derive(Clone, Debug, Default)]
+pub struct Claims {
+    rows: Vec<[String; 3]>,
+}
+
+impl Claims {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a row.
+    pub fn row(mut self, claim: impl Into<String>, paper: impl Into<String>, measured: impl Into<String>) -> Self {
+        self.rows.push([claim.into(), paper.into(), measured.into()]);
+        self
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+impl std::fmt::Display for Claims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "| claim | paper says | we measured |\n|---|---|---|")?;
+        for [c, p, m] in &self.rows {
+            writeln!(f, "| {c} | {p} | {m} |")?;
+        }
+        Ok(())
+    }
 }

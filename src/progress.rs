@@ -5,12 +5,15 @@
 //! on stdout, throttled to at most one every [`Progress::interval`] and one
 //! per twentieth of the run (and always the first and last epoch), so that
 //! printing never slows training and a long run in a notebook leaves about 20
-//! lines, not one per half second. The run loop
-//! calls [`Progress::epoch`] after every epoch and [`Progress::eval`] with
-//! each evaluation row; [`train_with_progress`] drives a [`Trainer`] so.
+//! lines, not one per half second.
+//!
+//! A [`Progress`] is a [`Hook`]: [`Trainer::fit`] calls it after every epoch
+//! and with every evaluation row ([`Progress::epoch`], [`Progress::eval`]);
+//! [`Trainer::fit_with_progress`] is `fit` with one. A value not computed
+//! yet (the losses before the first epoch) shows as a dash.
 
 use crate::error::Result;
-use crate::train::{Row, Trainer};
+use crate::train::{Hook, Row, Trainer};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
@@ -125,13 +128,26 @@ impl Progress {
     }
 
     /// The losses and metrics of the last row, e.g.
-    /// `critic -0.1234  gen 0.0012  W1 0.5120  W2 0.6400  3.2s`.
+    /// `critic -0.1234  gen 0.0012  W1 0.5120  W2 0.6400  3.2s`, with the
+    /// extra evaluators' values after them; a dash for a value not computed
+    /// yet.
     pub fn message(&self) -> String {
+        let v = |x: f64| if x.is_nan() { "–".to_string() } else { format!("{x:.4}") };
         match &self.last_row {
-            Some(r) => format!(
-                "critic {:.4}  gen {:.4}  W1 {:.4}  W2 {:.4}  {:.1}s",
-                r.critic_loss, r.generator_loss, r.w1, r.w2, r.seconds
-            ),
+            Some(r) => {
+                let mut s = format!(
+                    "critic {}  gen {}  W1 {}  W2 {}  {:.1}s",
+                    v(r.critic_loss),
+                    v(r.generator_loss),
+                    v(r.w1),
+                    v(r.w2),
+                    r.seconds
+                );
+                for (name, x) in &r.metrics {
+                    s += &format!("  {name} {}", v(*x));
+                }
+                s
+            }
             None => String::new(),
         }
     }
@@ -155,23 +171,42 @@ impl Progress {
     }
 }
 
-/// Trains `trainer` to its configured epochs, evaluating on its schedule,
-/// reporting every epoch and every row to `progress`. Equivalent to
-/// [`Trainer::run`] with progress.
-pub fn train_with_progress(trainer: &mut Trainer, progress: &mut Progress) -> Result<()> {
-    if trainer.history().rows.is_empty() {
-        let row = trainer.evaluate()?;
-        progress.eval(&row);
+impl Hook for Progress {
+    fn on_eval(&mut self, trainer: &Trainer, row: &Row) -> Result<()> {
+        self.adopt_total(trainer);
+        self.eval(row);
+        Ok(())
     }
-    let total = trainer.config().train.epochs;
-    while trainer.epoch() < total {
-        trainer.train_epoch()?;
-        if trainer.due_for_eval() {
-            let row = trainer.evaluate()?;
-            progress.eval(&row);
+
+    fn on_epoch(&mut self, trainer: &mut Trainer) -> Result<()> {
+        self.adopt_total(trainer);
+        self.epoch(trainer.epoch());
+        Ok(())
+    }
+
+    fn on_finish(&mut self, _trainer: &mut Trainer) -> Result<()> {
+        self.finish();
+        Ok(())
+    }
+}
+
+impl Progress {
+    /// Takes the run's length from the trainer when none was given.
+    fn adopt_total(&mut self, trainer: &Trainer) {
+        if self.total == 0 {
+            self.total = trainer.config().train.epochs;
+            if let Sink::Bar(b) = &self.sink {
+                b.set_length(self.total as u64);
+            }
         }
-        progress.epoch(trainer.epoch());
     }
-    progress.finish();
-    Ok(())
+}
+
+impl Trainer {
+    /// [`Trainer::fit`] with a [`Progress`] labelled `label` (a bar in a
+    /// terminal, throttled lines in a notebook or a log).
+    pub fn fit_with_progress(&mut self, label: &str) -> Result<()> {
+        let mut p = Progress::new(label, self.config().train.epochs);
+        self.fit(&mut [&mut p])
+    }
 }

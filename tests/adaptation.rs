@@ -12,6 +12,7 @@ use tch::Device;
 use wgflow::data::synthetic::write_shifted_digit_domains;
 use wgflow::data::Dataset;
 use wgflow::experiments::adaptation::AdaptationExperiment;
+use wgflow::experiments::{DriverOptions, Experiment, Report};
 use wgflow::metrics::knn::OneNn;
 
 #[test]
@@ -27,18 +28,19 @@ fn w1fe_transport_raises_1nn_accuracy_from_the_source_baseline() {
     let root = tempfile::tempdir().unwrap();
     write_shifted_digit_domains(root.path(), 500, 300, 0).unwrap();
     let out = tempfile::tempdir().unwrap();
-    let mut exp = AdaptationExperiment::new(Dataset::Usps, Dataset::Mnist, 400, out.path());
-    exp.data_dir = Some(root.path().to_path_buf());
-    exp.download = false;
-    exp.methods = vec!["w1fe-lp".into()];
-    exp.set_data();
-    exp.base.train.eval_every = 100;
-    exp.base.train.eval_size = 256;
     let adam = wgflow::optim::AdamConfig { lr: 3e-4, beta1: 0.5, beta2: 0.9, ..Default::default() };
-    exp.base.train.generator_opt = adam;
-    exp.base.train.critic_opt = adam;
-    let s = exp.run(Device::Cpu, |_, t, a| eprintln!("epoch {} accuracy {a:.3}", t.epoch())).unwrap();
-    eprintln!("{}", s.table());
+    let exp = AdaptationExperiment::new(Dataset::Usps, Dataset::Mnist)
+        .methods(&["w1fe-lp"])
+        .offline_data(root.path())
+        .epochs(400)
+        .configure(|b| {
+            b.train.eval_every = 100;
+            b.train.eval_size = 256;
+            b.train.generator_opt = adam;
+            b.train.critic_opt = adam;
+        });
+    let s = wgflow::experiments::run(&exp, out.path(), &DriverOptions::on(Device::Cpu)).unwrap();
+    eprintln!("{}", s.markdown());
 
     // The baseline is the plain 1-NN on the written files.
     let data = exp.load_eval_data(Device::Cpu).unwrap();
@@ -54,18 +56,18 @@ fn w1fe_transport_raises_1nn_accuracy_from_the_source_baseline() {
     assert!(rows[1..].iter().all(|r| r.accuracy >= 0.4), "{rows:?}");
     let last = rows.last().unwrap().accuracy;
     assert!(last >= 0.6, "final accuracy {last}");
-    for f in
-        ["accuracy.png", "accuracy.svg", "summary.md", "summary.json", "w1fe-lp/accuracy.csv", "w1fe-lp/config.toml"]
-    {
+    // The accuracy is a column of the run's history.
+    let h = wgflow::train::History::load_csv(out.path().join("w1fe-lp/history.csv")).unwrap();
+    assert_eq!(h.metric("accuracy").1, rows.iter().map(|r| r.accuracy).collect::<Vec<_>>());
+    for f in ["accuracy.png", "accuracy.svg", "summary.md", "summary.json", "w1fe-lp/config.toml"] {
         assert!(out.path().join(f).is_file(), "{f} missing");
     }
 }
 
 #[test]
 fn persistency_levels_name_the_runs_and_reach_the_step() {
-    let mut exp = AdaptationExperiment::new(Dataset::Usps, Dataset::Mnist, 10, "unused");
-    exp.methods = vec!["w1fe-lp".into(), "w2gan".into()];
-    let names = |e: &AdaptationExperiment| e.runs().into_iter().map(|r| r.0).collect::<Vec<_>>();
+    let mut exp = AdaptationExperiment::new(Dataset::Usps, Dataset::Mnist).methods(&["w1fe-lp", "w2gan"]).epochs(10);
+    let names = |e: &AdaptationExperiment| e.runs().unwrap().into_iter().map(|r| r.name).collect::<Vec<_>>();
     assert_eq!(names(&exp), vec!["w1fe-lp", "w2gan"]);
     exp.ks = vec![1, 3];
     assert_eq!(names(&exp), vec!["w1fe-lp-k1", "w1fe-lp-k3", "w2gan-k1", "w2gan-k3"]);

@@ -53,9 +53,9 @@ fn ot_maps_prints_the_map_error_table() {
     assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("| method | four-gaussians |"), "{stdout}");
     assert!(stdout.contains("| w2gan |") && stdout.contains("| baryot-l2 |"), "{stdout}");
-    assert!(out_dir.join("four-gaussians.png").is_file() && out_dir.join("map_errors.json").is_file());
+    assert!(out_dir.join("four-gaussians.png").is_file() && out_dir.join("summary.json").is_file());
     let table: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("map_errors.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("summary.json")).unwrap()).unwrap();
     let rows = table["rows"].as_array().unwrap();
     assert_eq!(rows.len(), 2);
     for r in rows {
@@ -81,7 +81,7 @@ fn bad_device_in_environment_is_named() {
 #[test]
 fn bad_config_file_names_the_file_and_the_key() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = wgflow::train::RunConfig::default().to_toml().unwrap();
+    let cfg = wgflow::config::RunConfig::default().to_toml().unwrap();
     let p = dir.path().join("run.toml");
     std::fs::write(&p, cfg.replace("critic_iters = 10", "critic_iters = 10\ncritic_itres = 5")).unwrap();
     let ps = p.to_str().unwrap();
@@ -99,7 +99,7 @@ fn small_run_writes_histories_plots_and_table() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("ring");
     // A smaller base config than the paper's, through --config.
-    let mut cfg = wgflow::train::RunConfig::default();
+    let mut cfg = wgflow::config::RunConfig::default();
     cfg.train.batch_size = 128;
     cfg.train.critic_iters = 2;
     cfg.train.eval_size = 128;
@@ -135,7 +135,7 @@ fn small_run_writes_histories_plots_and_table() {
         }
         let h = wgflow::train::History::load_csv(out_dir.join(k).join("history.csv")).unwrap();
         assert_eq!(h.rows.iter().map(|r| r.epoch).collect::<Vec<_>>(), vec![0, 10, 20]);
-        let cfg = wgflow::train::RunConfig::load(out_dir.join(k).join("config.toml")).unwrap();
+        let cfg = wgflow::config::RunConfig::load(out_dir.join(k).join("config.toml")).unwrap();
         assert_eq!(cfg.train.seed, 4);
         assert_eq!(cfg.train.batch_size, 128);
         assert_eq!(cfg.step.k().to_string(), k[1..]);

@@ -4,7 +4,7 @@
 //! 2 seeds) and its comparison plot; the Slurm script; bad flags.
 
 mod cli_common;
-use cli_common::{assert_usage_error, wgflow};
+use cli_common::{assert_usage_error, assert_usage_error_env, wgflow, wgflow_env};
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -13,7 +13,7 @@ use wgflow::train::History;
 
 /// A small ring run: 8 epochs, batch 64, evaluations every 2 epochs.
 fn small_config(dir: &Path, extra: &str) -> PathBuf {
-    let mut cfg = wgflow::train::RunConfig::default();
+    let mut cfg = wgflow::config::RunConfig::default();
     cfg.train.epochs = 8;
     cfg.train.batch_size = 64;
     cfg.train.critic_iters = 2;
@@ -105,20 +105,24 @@ fn a_run_killed_while_writing_a_checkpoint_resumes_to_the_uninterrupted_result()
 }
 
 #[test]
-fn a_nan_injected_through_the_config_hook_stops_the_run() {
+fn a_nan_injected_through_the_test_hook_stops_the_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let cfg = small_config(tmp.path(), "[debug]\nnan_at = { epoch = 3, step = \"critic\" }\n");
+    let cfg = small_config(tmp.path(), "");
+    let nan_3 = [("WGFLOW_TEST_NAN_AT", "3:critic")];
     let dir = tmp.path().join("nan");
-    let out = wgflow(&[
-        "run",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        dir.to_str().unwrap(),
-        "--checkpoint-every",
-        "2",
-        "--quiet",
-    ]);
+    let out = wgflow_env(
+        &[
+            "run",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            dir.to_str().unwrap(),
+            "--checkpoint-every",
+            "2",
+            "--quiet",
+        ],
+        &nan_3,
+    );
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
@@ -127,16 +131,19 @@ fn a_nan_injected_through_the_config_hook_stops_the_run() {
     assert_eq!(checkpoint(&dir).iter().find(|c| c.0 == "epoch").unwrap().1.int64_value(&[]), 2);
     // For sweeps: the run is marked diverged and the process succeeds.
     let dir2 = tmp.path().join("nan2");
-    let out = wgflow(&[
-        "run",
-        "--config",
-        cfg.to_str().unwrap(),
-        "--out",
-        dir2.to_str().unwrap(),
-        "--on-divergence",
-        "continue",
-        "--quiet",
-    ]);
+    let out = wgflow_env(
+        &[
+            "run",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            dir2.to_str().unwrap(),
+            "--on-divergence",
+            "continue",
+            "--quiet",
+        ],
+        &nan_3,
+    );
     ok(&out);
     let status = wgflow::runs::Status::read(&dir2).unwrap().unwrap();
     assert_eq!(status.state, wgflow::runs::State::Diverged);
@@ -149,7 +156,7 @@ fn a_small_real_sweep_on_the_ring_and_its_comparison() {
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sweep-ring");
     let _ = std::fs::remove_dir_all(&out);
     std::fs::create_dir_all(&out).unwrap();
-    let mut cfg = wgflow::train::RunConfig::default();
+    let mut cfg = wgflow::config::RunConfig::default();
     cfg.train.epochs = 30;
     cfg.train.batch_size = 128;
     cfg.train.critic_iters = 3;
@@ -251,7 +258,7 @@ fn sweep_emits_a_slurm_array_script_for_the_grid() {
     assert!(script.contains("run --resume \"$DIR\" --quiet --on-divergence continue --checkpoint-every 50"));
     // The run directories exist with their configs; nothing was trained.
     let d = out.join("w1fe-lp/k3/seed1");
-    let c = wgflow::train::RunConfig::load(d.join("config.toml")).unwrap();
+    let c = wgflow::config::RunConfig::load(d.join("config.toml")).unwrap();
     assert_eq!((c.step.k(), c.train.seed), (3, 1));
     assert!(d.join("run.json").exists() && !d.join("status.json").exists());
 }
@@ -269,10 +276,9 @@ fn bad_flags_for_runs_sweeps_and_comparisons_get_one_line_and_exit_2() {
     assert_usage_error(&["run", "--config", cfg, "--out", missing, "--checkpoint-every", "0"], "--checkpoint-every");
     assert_usage_error(&["run", "--config", cfg, "--out", missing, "--on-divergence", "maybe"], "--on-divergence");
     assert_usage_error(&["run", "--config", cfg, "--out", missing, "--k", "1,3"], "--k");
-    let hook_dir = tmp.path().join("hook");
-    std::fs::create_dir_all(&hook_dir).unwrap();
-    let bad_hook = small_config(&hook_dir, "[debug]\nnan_at = { epoch = 99, step = \"critic\" }\n");
-    assert_usage_error(&["run", "--config", bad_hook.to_str().unwrap(), "--out", missing], "debug.nan_at.epoch");
+    let hook = tmp.path().join("hook");
+    let nan_99 = [("WGFLOW_TEST_NAN_AT", "99:critic")];
+    assert_usage_error_env(&["run", "--config", cfg, "--out", hook.to_str().unwrap()], &nan_99, "nan_at.epoch");
     assert_usage_error(&["sweep", cfg, "--seeds", "5..2"], "--seeds");
     assert_usage_error(&["sweep", cfg, "--methods", "nope"], "--methods");
     assert_usage_error(&["sweep", cfg, "--jobs", "0"], "--jobs");
@@ -373,12 +379,12 @@ fn the_ot_maps_experiment_resumes_each_of_its_runs() {
     assert_eq!(lines.next().unwrap().unwrap(), "checkpoint write paused at epoch 6");
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(!cut.join("map_errors.json").exists());
+    assert!(!cut.join("summary.json").exists());
 
     ok(&wgflow(&["run", "--resume", cut.to_str().unwrap(), "--quiet"]));
     let rows = |d: &Path| -> Vec<(String, u64, u64)> {
         let t: wgflow::experiments::ot_maps::OtMapsTable =
-            serde_json::from_str(&std::fs::read_to_string(d.join("map_errors.json")).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(d.join("summary.json")).unwrap()).unwrap();
         t.rows.iter().map(|r| (r.method.clone(), r.map_error.to_bits(), r.w2.to_bits())).collect()
     };
     assert_eq!(rows(&full).len(), 2);

@@ -7,12 +7,13 @@ use common::rng_lock;
 
 use std::path::PathBuf;
 use tch::Device;
+use wgflow::config::RunConfig;
 use wgflow::critic::{Constraint, CriticConfig};
 use wgflow::data::{DataSpec, Dataset, Distribution, NormalSpec};
 use wgflow::flow::StepConfig;
 use wgflow::nets::{Init, MlpConfig};
 use wgflow::optim::AdamConfig;
-use wgflow::train::{RunConfig, Trainer};
+use wgflow::train::Trainer;
 
 /// The folder holding `fashion-mnist/` as the cache lays it out: Debian's
 /// `/usr/share/datasets` (or `$WGFLOW_FASHION_MNIST_DIR`'s parent). `None`
@@ -145,10 +146,10 @@ fn w1fe_from_the_fitted_gaussian_moves_samples_towards_real_fashion_mnist() {
     let _rng = rng_lock();
     let cfg = image_run(images(root.clone(), true), images(root, false));
     let mut t = Trainer::new(cfg, Device::Cpu).unwrap();
-    t.run(|_, r| {
+    t.fit(&mut [&mut wgflow::train::on_eval(|_, r| {
         eprintln!("epoch {} W1 {:.3} W2 {:.3} critic {:.3}", r.epoch, r.w1, r.w2, r.critic_loss);
         Ok(())
-    })
+    })])
     .unwrap();
     let rows = &t.history().rows;
     let (w0, w1) = (rows[0].w1, rows.last().unwrap().w1);

@@ -12,11 +12,11 @@ fn one_thread() {
 }
 
 use tch::Device;
+use wgflow::config::RunConfig;
 use wgflow::data::{Dataset, Split};
-use wgflow::experiments::image_gan::{FidSettings, ImageGanExperiment};
-use wgflow::metrics::inception::FidInception;
+use wgflow::experiments::image_gan::{FidSpec, FidWeights, ImageGanExperiment};
+use wgflow::experiments::{DriverOptions, Experiment, Report};
 use wgflow::nets::{DcganConfig, NetConfig};
-use wgflow::train::RunConfig;
 
 const DCGAN_RUN: &str = r#"
 source = { normal = [16] }
@@ -130,17 +130,14 @@ fn cifar_standin_is_read_by_the_cifar_loader() {
     assert_eq!(std::fs::read(&path).unwrap(), std::fs::read(&again).unwrap());
 }
 
-fn small_experiment(root: &std::path::Path, out: &std::path::Path, epochs: usize) -> ImageGanExperiment {
-    let mut exp = ImageGanExperiment::new(epochs, out);
-    exp.data_dir = Some(root.to_path_buf());
-    exp.download = false;
+fn small_experiment(root: &std::path::Path, epochs: usize) -> ImageGanExperiment {
+    let mut exp = ImageGanExperiment::new().offline_data(root).width(8).epochs(epochs);
     exp.limit = Some(2_000);
-    exp.set_data();
-    let net = DcganConfig { width: 8, ..DcganConfig::default() };
-    exp.base.generator = net.clone().into();
-    *exp.base.critic.net_mut() = net.into();
-    exp.base.train.eval_size = 128;
-    exp
+    exp.configure(|b| b.train.eval_size = 128)
+}
+
+fn run(exp: &ImageGanExperiment, out: &std::path::Path) -> wgflow::experiments::image_gan::ImageGanSummary {
+    wgflow::experiments::run(exp, out, &DriverOptions::on(Device::Cpu).quiet()).unwrap()
 }
 
 #[test]
@@ -150,14 +147,12 @@ fn dcgan_runs_on_the_cifar_standin_and_pixel_w2_falls() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("data");
     wgflow::data::synthetic::write_cifar_standin(&root, 0).unwrap();
-    let mut exp = small_experiment(&root, &tmp.path().join("out"), 60);
-    exp.methods = vec!["w1fe-gp".into(), "wgan-gp".into(), "gan".into()];
-    exp.ks = vec![3];
-    let mut seen = 0;
-    let s = exp.run(Device::Cpu, |_, _, _| seen += 1).unwrap();
-    assert_eq!(seen, 3 * 11);
+    let exp = small_experiment(&root, 60).methods(&["w1fe-gp", "wgan-gp", "gan"]).ks(vec![3]);
+    let s = run(&exp, &tmp.path().join("out"));
+    // Ten evaluations and the one before training, in each of the three runs.
+    assert_eq!(s.runs.iter().map(|r| r.1.len()).collect::<Vec<_>>(), vec![11, 11, 11]);
     assert_eq!(s.score_name(), "pixel W2");
-    println!("{}", s.table());
+    println!("{}", s.markdown());
     for (name, rows) in &s.runs {
         let (first, last) = (rows[0].w2, rows.last().unwrap().w2);
         assert!(rows.iter().all(|r| r.fid.is_none()));
@@ -169,7 +164,7 @@ fn dcgan_runs_on_the_cifar_standin_and_pixel_w2_falls() {
     assert_eq!((gan.train.critic_opt.lr, gan.train.critic_iters, gan.source.dim().unwrap()), (2e-4, 1, 100));
     let w1 = exp.config_for("wgan-gp", None).unwrap();
     assert_eq!((w1.train.critic_opt.beta1, w1.train.critic_iters, w1.source.dim().unwrap()), (0.5, 5, 128));
-    for f in ["summary.md", "summary.json", "score-epochs.svg", "score-seconds.svg", "w1fe-gp/scores.csv"] {
+    for f in ["summary.md", "summary.json", "score-epochs.svg", "score-seconds.svg", "w1fe-gp/samples.png"] {
         assert!(tmp.path().join("out").join(f).is_file(), "{f}");
     }
 }
@@ -183,16 +178,13 @@ fn fid_is_computed_at_every_evaluation_and_is_reproducible() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("data");
     wgflow::data::synthetic::write_cifar_standin(&root, 0).unwrap();
-    let run = |out: &str| {
-        tch::manual_seed(0);
-        let net = FidInception::untrained(Device::Cpu);
-        let mut exp = small_experiment(&root, &tmp.path().join(out), 2);
-        exp.base.train.eval_every = 2;
-        exp.methods = vec!["wgan-gp".into()];
-        exp.fid = Some(FidSettings { net, samples: 12, reference: Some(24), batch_size: 12 });
-        exp.run(Device::Cpu, |_, _, _| {}).unwrap()
+    let go = |out: &str| {
+        let mut exp = small_experiment(&root, 2).methods(&["wgan-gp"]);
+        exp.evaluations = 1;
+        exp.fid = Some(FidSpec { weights: FidWeights::Untrained(0), samples: 12, reference: Some(24), batch_size: 12 });
+        run(&exp, &tmp.path().join(out))
     };
-    let (a, b) = (run("a"), run("b"));
+    let (a, b) = (go("a"), go("b"));
     let rows = &a.runs[0].1;
     assert_eq!(rows.iter().map(|r| r.epoch).collect::<Vec<_>>(), vec![0, 2]);
     let fids: Vec<f64> = rows.iter().map(|r| r.fid.unwrap()).collect();

@@ -6,16 +6,17 @@ use common::rng_lock;
 
 use std::collections::HashMap;
 use tch::{nn, Device, Kind, Tensor};
+use wgflow::config::RunConfig;
+use wgflow::config::{preset, METHODS};
 use wgflow::critic::gan::{GanCritic, GanLoss};
 use wgflow::critic::w2::{ineq_term, W2Critic};
 use wgflow::critic::{Critic, CriticConfig, PsiParam, Regularisation, W2Penalty};
-use wgflow::experiments::methods::{preset, METHODS};
 use wgflow::flow::barycentric::{barycentric_loss, discrete_ot_map, map_error, plan_weights};
 use wgflow::flow::euler::{euler_targets, fit_loss};
 use wgflow::flow::proximal::{proximal_term, sbe_potential_objective};
 use wgflow::flow::StepConfig;
 use wgflow::nets::{Init, Mlp, MlpConfig, NetConfig};
-use wgflow::train::{RunConfig, Trainer};
+use wgflow::train::Trainer;
 
 fn t2(rows: &[[f64; 2]]) -> Tensor {
     let flat: Vec<f64> = rows.iter().flat_map(|r| [r[0], r[1]]).collect();
@@ -199,7 +200,7 @@ fn generator_params(t: &Trainer) -> Vec<f64> {
 
 fn trained(cfg: RunConfig) -> Trainer {
     let mut t = Trainer::new(cfg, Device::Cpu).unwrap();
-    t.run(|_, _| Ok(())).unwrap();
+    t.fit(&mut []).unwrap();
     t
 }
 
@@ -307,7 +308,7 @@ fn barycentric_weights_and_discrete_ot() {
 #[test]
 fn every_method_trains_on_cpu_and_records_finite_history() {
     let _rng = rng_lock();
-    for m in METHODS {
+    for m in METHODS.iter().map(|m| m.name) {
         let t = trained(small(m, 3));
         let h = t.history();
         assert_eq!(h.rows.iter().map(|r| r.epoch).collect::<Vec<_>>(), vec![0, 2, 4], "{m}");

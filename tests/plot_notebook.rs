@@ -203,14 +203,14 @@ fn w2_decay_against_exp_minus_t() {
 #[test]
 fn evolution_step_and_w2_decay_from_a_trainer() {
     let _rng = rng_lock();
-    let mut cfg = wgflow::train::RunConfig::default();
+    let mut cfg = wgflow::config::RunConfig::default();
     cfg.train.epochs = 4;
     cfg.train.eval_every = 2;
     cfg.train.batch_size = 64;
     cfg.train.eval_size = 64;
     cfg.train.critic_iters = 2;
     let mut t = wgflow::train::Trainer::new(cfg, Device::Cpu).unwrap();
-    t.run(|_, _| Ok(())).unwrap();
+    t.fit(&mut []).unwrap();
     let s = wgflow::notebook::evolution_step(&t, 0.5).unwrap();
     assert_eq!(s.title, "epoch 4");
     assert_eq!((s.source.len(), s.generated.len(), s.moved.len(), s.target.len()), (64, 64, 64, 64));

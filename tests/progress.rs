@@ -7,8 +7,9 @@ use common::rng_lock;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use wgflow::progress::{train_with_progress, Progress};
-use wgflow::train::{Row, RunConfig, Trainer};
+use wgflow::config::RunConfig;
+use wgflow::progress::Progress;
+use wgflow::train::{Row, Trainer};
 
 #[derive(Clone, Default)]
 struct Buf(Arc<Mutex<Vec<u8>>>);
@@ -30,7 +31,7 @@ impl Buf {
 }
 
 fn row(epoch: usize) -> Row {
-    Row { epoch, seconds: 3.25, critic_loss: -0.12345, w1_estimate: 0.3, generator_loss: 0.0012, w1: 0.51234, w2: 0.64 }
+    Row::from_columns([epoch as f64, 3.25, -0.12345, 0.3, 0.0012, 0.51234, 0.64])
 }
 
 #[test]
@@ -75,7 +76,7 @@ fn lines_are_throttled_and_carry_losses_and_metrics() {
 }
 
 #[test]
-fn train_with_progress_matches_the_trainers_own_loop() {
+fn fit_with_a_progress_hook_matches_fit_without() {
     let _rng = rng_lock();
     let mut cfg = RunConfig::default();
     cfg.train.epochs = 6;
@@ -84,11 +85,11 @@ fn train_with_progress_matches_the_trainers_own_loop() {
     cfg.train.eval_size = 64;
     cfg.train.critic_iters = 2;
     let mut a = Trainer::new(cfg.clone(), tch::Device::Cpu).unwrap();
-    a.run(|_, _| Ok(())).unwrap();
+    a.fit(&mut []).unwrap();
     let buf = Buf::default();
     let mut p = Progress::lines("run", 6, Box::new(buf.clone()), Duration::ZERO);
     let mut b = Trainer::new(cfg, tch::Device::Cpu).unwrap();
-    train_with_progress(&mut b, &mut p).unwrap();
+    b.fit(&mut [&mut p]).unwrap();
     let epochs = |t: &Trainer| t.history().rows.iter().map(|r| (r.epoch, r.w1.to_bits())).collect::<Vec<_>>();
     assert_eq!(epochs(&a), epochs(&b), "same seed, same rows");
     assert_eq!(b.history().rows.len(), 3);

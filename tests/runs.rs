@@ -8,13 +8,14 @@ use common::rng_lock;
 
 use std::path::{Path, PathBuf};
 use tch::{Device, Tensor};
-use wgflow::experiments::methods::preset;
+use wgflow::config::preset;
+use wgflow::config::RunConfig;
 use wgflow::optim::AdamConfig;
 use wgflow::runs::checkpoint::{self, CHECKPOINT};
 use wgflow::runs::compare::{compare, interp, load_runs, Metric};
 use wgflow::runs::sweep::{parse_seeds, slurm_script, SlurmOptions, Sweep};
-use wgflow::runs::{create_dir, train_dir, Outcome, RunLabels, RunOptions, State, Status};
-use wgflow::train::{epoch_seed, GuardStep, NanAt, RunConfig, Trainer};
+use wgflow::runs::{create_dir, train_dir, CheckpointPolicy, Outcome, RunLabels, State, Status};
+use wgflow::train::{epoch_seed, on_eval, GuardStep, NanAt, Trainer};
 use wgflow::Error;
 
 fn small(method: &str, seed: u64) -> RunConfig {
@@ -63,14 +64,10 @@ fn checkpoint_tensors(dir: &Path) -> Vec<(String, Tensor)> {
 fn interrupted_at(dir: &Path, cfg: &RunConfig, stop: usize) {
     create_dir(dir, cfg, None).unwrap();
     let mut t = Trainer::new(cfg.clone(), Device::Cpu).unwrap();
-    t.evaluate().unwrap();
-    while t.epoch() < stop {
-        t.train_epoch().unwrap();
-        if t.due_for_eval() {
-            t.evaluate().unwrap();
-        }
+    while t.epoch() < stop || t.history().rows.is_empty() {
+        t.step().unwrap();
     }
-    checkpoint::save(&mut t, dir).unwrap();
+    checkpoint::save(&mut t, dir, false).unwrap();
     t.history().save_csv(dir.join("history.csv")).unwrap();
 }
 
@@ -88,13 +85,17 @@ fn resumed_runs_equal_uninterrupted_runs_bit_for_bit() {
         let cfg = small(method, 7);
         let full = tmp.path().join(format!("{method}-full"));
         create_dir(&full, &cfg, None).unwrap();
-        let opts = RunOptions { checkpoint_every: 100 };
-        assert_eq!(train_dir(&full, Device::Cpu, opts, |_, _| {}).unwrap(), Outcome::Finished { already: false });
+        let opts = CheckpointPolicy::every(100);
+        assert_eq!(train_dir(&full, Device::Cpu, opts, &mut []).unwrap(), Outcome::Finished { already: false });
         for stop in stops {
             let resumed = tmp.path().join(format!("{method}-resumed-{stop}"));
             interrupted_at(&resumed, &cfg, stop);
             let mut seen = vec![];
-            let out = train_dir(&resumed, Device::Cpu, opts, |t, r| seen.push((t.epoch(), r.epoch))).unwrap();
+            let mut record = on_eval(|t, r| {
+                seen.push((t.epoch(), r.epoch));
+                Ok(())
+            });
+            let out = train_dir(&resumed, Device::Cpu, opts, &mut [&mut record]).unwrap();
             assert_eq!(out, Outcome::Finished { already: false });
             // The resumed process evaluates only the epochs after the checkpoint.
             assert!(seen.iter().all(|&(e, _)| e > stop), "{method}: {seen:?}");
@@ -119,7 +120,7 @@ fn resumed_runs_equal_uninterrupted_runs_bit_for_bit() {
                 assert!(names.iter().any(|n| n.starts_with("prev/")));
             }
             // Resuming a finished run does nothing.
-            assert_eq!(train_dir(&resumed, Device::Cpu, opts, |_, _| {}).unwrap(), Outcome::Finished { already: true });
+            assert_eq!(train_dir(&resumed, Device::Cpu, opts, &mut []).unwrap(), Outcome::Finished { already: true });
         }
     }
 }
@@ -129,9 +130,9 @@ fn checkpoint_holds_optimizer_state_and_training_seconds() {
     let _rng = rng_lock();
     let cfg = small("w1fe-lp", 3);
     let mut t = Trainer::new(cfg.clone(), Device::Cpu).unwrap();
-    t.evaluate().unwrap();
-    for _ in 0..2 {
-        t.train_epoch().unwrap();
+    // The evaluation before training, then two epochs.
+    for _ in 0..3 {
+        t.step().unwrap();
     }
     let state = t.state().unwrap();
     let get = |n: &str| state.iter().find(|(name, _)| name == n).unwrap().1.shallow_clone();
@@ -182,15 +183,13 @@ fn nan_hook_stops_the_run_naming_epoch_step_and_tensor() {
         ("sbe", GuardStep::Potential, "potential step: the potential objective is NaN"),
     ];
     for (method, step, expected) in cases {
-        let mut cfg = small(method, 1);
-        // Through the TOML hook, as a user writes it.
-        let text =
-            format!("{}\n[debug]\nnan_at = {{ epoch = 5, step = \"{}\" }}\n", cfg.to_toml().unwrap(), step.name());
-        cfg = RunConfig::from_toml(&text, "hook.toml").unwrap();
-        assert_eq!(cfg.debug.nan_at, Some(NanAt { epoch: 5, step }));
+        let cfg = small(method, 1);
+        // The hook as a test writes it (and as WGFLOW_TEST_NAN_AT gives it).
+        let mut hook = NanAt::parse(&format!("5:{}", step.name())).unwrap();
+        assert_eq!(hook, NanAt { epoch: 5, step });
         let dir = tmp.path().join(format!("{method}-{}", step.name()));
         create_dir(&dir, &cfg, None).unwrap();
-        let out = train_dir(&dir, Device::Cpu, RunOptions { checkpoint_every: 2 }, |_, _| {}).unwrap();
+        let out = train_dir(&dir, Device::Cpu, CheckpointPolicy::every(2), &mut [&mut hook]).unwrap();
         let Outcome::Diverged { message, already: false } = out else { panic!("{method}: {out:?}") };
         assert!(message.starts_with("training diverged at epoch 5, "), "{message}");
         assert!(message.contains(expected), "{method}: {message}");
@@ -207,14 +206,14 @@ fn nan_hook_stops_the_run_naming_epoch_step_and_tensor() {
             }
         }
         // Resuming a diverged run does not train again.
-        let again = train_dir(&dir, Device::Cpu, RunOptions::default(), |_, _| {}).unwrap();
+        let again = train_dir(&dir, Device::Cpu, CheckpointPolicy::default(), &mut []).unwrap();
         assert!(matches!(again, Outcome::Diverged { already: true, .. }));
     }
     // Without the hook the same runs finish: the guard does not fire on its own.
     let dir = tmp.path().join("clean");
     create_dir(&dir, &small("sbe", 1), None).unwrap();
     assert_eq!(
-        train_dir(&dir, Device::Cpu, RunOptions::default(), |_, _| {}).unwrap(),
+        train_dir(&dir, Device::Cpu, CheckpointPolicy::default(), &mut []).unwrap(),
         Outcome::Finished { already: false }
     );
 }
@@ -222,10 +221,9 @@ fn nan_hook_stops_the_run_naming_epoch_step_and_tensor() {
 #[test]
 fn the_library_trainer_loop_reports_divergence_too() {
     let _rng = rng_lock();
-    let mut cfg = small("w1fe-gp", 2);
-    cfg.debug.nan_at = Some(NanAt { epoch: 3, step: GuardStep::Critic });
-    let mut t = Trainer::new(cfg, Device::Cpu).unwrap();
-    match t.run(|_, _| Ok(())).unwrap_err() {
+    let mut t = Trainer::new(small("w1fe-gp", 2), Device::Cpu).unwrap();
+    t.inject_nan(NanAt { epoch: 3, step: GuardStep::Critic }).unwrap();
+    match t.fit(&mut []).unwrap_err() {
         Error::Diverged { epoch, step, tensor, value } => {
             assert_eq!((epoch, step.as_str(), tensor.as_str()), (3, "critic", "critic loss"));
             assert!(value.is_nan());
@@ -237,25 +235,28 @@ fn the_library_trainer_loop_reports_divergence_too() {
 
 #[test]
 fn invalid_hooks_and_keys_are_refused_naming_the_key() {
-    let base = small("w1fe-lp", 0).to_toml().unwrap();
-    let with = |extra: &str| RunConfig::from_toml(&format!("{base}\n[debug]\n{extra}\n"), "c.toml");
-    let e = with("nan_at = { epoch = 0, step = \"critic\" }").unwrap_err().to_string();
-    assert!(e.contains("debug.nan_at.epoch"), "{e}");
-    let e = with("nan_at = { epoch = 7, step = \"critic\" }").unwrap_err().to_string();
-    assert!(e.contains("debug.nan_at.epoch") && e.contains("1..=6"), "{e}");
-    let e = with("nan_at = { epoch = 2, step = \"potential\" }").unwrap_err().to_string();
-    assert!(e.contains("debug.nan_at.step"), "{e}");
-    let e = with("nan_at = { epoch = 2, step = \"critics\" }").unwrap_err().to_string();
-    assert!(e.contains("critics"), "{e}");
-    let e = with("nan_after = 3").unwrap_err().to_string();
-    assert!(e.contains("nan_after"), "{e}");
+    let _rng = rng_lock();
+    let mut t = Trainer::new(small("w1fe-lp", 0), Device::Cpu).unwrap();
+    let mut with = |s: &str| NanAt::parse(s).and_then(|h| t.inject_nan(h)).unwrap_err().to_string();
+    let e = with("0:critic");
+    assert!(e.contains("nan_at.epoch"), "{e}");
+    let e = with("7:critic");
+    assert!(e.contains("nan_at.epoch") && e.contains("1..=6"), "{e}");
+    let e = with("2:potential");
+    assert!(e.contains("nan_at.step"), "{e}");
+    let e = with("2:critics");
+    assert!(e.contains("critics") && e.contains("WGFLOW_TEST_NAN_AT"), "{e}");
+    let e = with("2");
+    assert!(e.contains("EPOCH:STEP"), "{e}");
     // Barycentric-OT has no generator step during its dual epochs (dual_epochs = 3).
-    let bary = small("baryot-l2", 0).to_toml().unwrap();
-    let e = RunConfig::from_toml(&format!("{bary}\n[debug]\nnan_at = {{ epoch = 2, step = \"generator\" }}\n"), "b")
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("debug.nan_at.step"), "{e}");
-    // A normal config has no [debug] table at all.
+    let mut bary = Trainer::new(small("baryot-l2", 0), Device::Cpu).unwrap();
+    let e = bary.inject_nan(NanAt { epoch: 2, step: GuardStep::Generator }).unwrap_err().to_string();
+    assert!(e.contains("nan_at.step"), "{e}");
+    // The hook is not part of a run's config: a config with a [debug] table
+    // is refused naming the key, and a normal config has none.
+    let base = small("w1fe-lp", 0).to_toml().unwrap();
+    let e = RunConfig::from_toml(&format!("{base}\n[debug]\nnan_at = 3\n"), "c.toml").unwrap_err().to_string();
+    assert!(e.contains("debug"), "{e}");
     assert!(!base.contains("[debug]"));
 }
 
@@ -335,7 +336,7 @@ fn seeds_parse_and_the_sweep_grid_names_its_run_directories() {
     assert_eq!(parse_seeds("2..=3").unwrap(), vec![2, 3]);
     assert_eq!(parse_seeds("7,1").unwrap(), vec![7, 1]);
     for bad in ["3..3", "a..2", "1,1", ""] {
-        assert!(parse_seeds(bad).unwrap_err().to_string().contains("--seeds"), "{bad}");
+        assert!(parse_seeds(bad).unwrap_err().to_string().contains("`seeds`"), "{bad}");
     }
     let base = small("w1fe-lp", 0);
     let out = PathBuf::from("runs/s");
@@ -346,8 +347,8 @@ fn seeds_parse_and_the_sweep_grid_names_its_run_directories() {
     assert_eq!((r.cfg.step.k(), r.cfg.train.seed, r.labels.k), (3, 1, 3));
     assert_eq!(sweep.runs[11].dir, PathBuf::from("runs/s/wgan-gp/k3/seed2"));
     let e = Sweep::plan(&out, &base, &["w3gan".into()], &[1], &[0]).unwrap_err().to_string();
-    assert!(e.contains("--methods"), "{e}");
-    assert!(Sweep::plan(&out, &base, &[], &[1, 1], &[0]).unwrap_err().to_string().contains("--k"));
+    assert!(e.contains("`methods`"), "{e}");
+    assert!(Sweep::plan(&out, &base, &[], &[1, 1], &[0]).unwrap_err().to_string().contains("`ks`"));
 }
 
 #[test]
@@ -416,15 +417,15 @@ fn resume_is_exact_with_data_set_batches_too() {
     cfg.validate().unwrap();
     let full = tmp.path().join("full");
     create_dir(&full, &cfg, None).unwrap();
-    let opts = RunOptions { checkpoint_every: 100 };
-    train_dir(&full, Device::Cpu, opts, |_, _| {}).unwrap();
+    let opts = CheckpointPolicy::every(100);
+    train_dir(&full, Device::Cpu, opts, &mut []).unwrap();
     let resumed = tmp.path().join("resumed");
     interrupted_at(&resumed, &cfg, 3);
     let state = checkpoint_tensors(&resumed);
     let target_state = &state.iter().find(|c| c.0 == "sampler/target").unwrap().1;
     // Length, then the USPS batches' stream position (2), pass position, passes and order (120).
     assert_eq!(target_state.size(), vec![1 + 4 + 120]);
-    train_dir(&resumed, Device::Cpu, opts, |_, _| {}).unwrap();
+    train_dir(&resumed, Device::Cpu, opts, &mut []).unwrap();
     assert_eq!(history_bits(&full), history_bits(&resumed));
 }
 
@@ -447,11 +448,11 @@ fn resume_is_exact_for_dcgan_networks() {
         cfg.validate().unwrap();
         let full = tmp.path().join(format!("{method}-full"));
         create_dir(&full, &cfg, None).unwrap();
-        let opts = RunOptions { checkpoint_every: 100 };
-        train_dir(&full, Device::Cpu, opts, |_, _| {}).unwrap();
+        let opts = CheckpointPolicy::every(100);
+        train_dir(&full, Device::Cpu, opts, &mut []).unwrap();
         let resumed = tmp.path().join(format!("{method}-resumed"));
         interrupted_at(&resumed, &cfg, 3);
-        train_dir(&resumed, Device::Cpu, opts, |_, _| {}).unwrap();
+        train_dir(&resumed, Device::Cpu, opts, &mut []).unwrap();
         let (a, b) = (history_bits(&full), history_bits(&resumed));
         assert_eq!(a.len(), 4, "{method}");
         assert_eq!(a, b, "{method}");

@@ -5,10 +5,11 @@ mod common;
 use common::rng_lock;
 
 use tch::Device;
+use wgflow::config::RunConfig;
 use wgflow::critic::{Constraint, CriticConfig};
 use wgflow::flow::StepConfig;
 use wgflow::optim::AdamConfig;
-use wgflow::train::{History, RunConfig, Trainer};
+use wgflow::train::{History, Trainer};
 
 fn small(k: usize, seed: u64) -> RunConfig {
     let mut cfg = RunConfig { step: StepConfig::Euler { eps: 1.0, k }, ..RunConfig::default() };
@@ -28,7 +29,7 @@ fn small(k: usize, seed: u64) -> RunConfig {
 fn a_short_w1fe_run_halves_exact_w1() {
     let _rng = rng_lock();
     let mut t = Trainer::new(small(3, 0), Device::Cpu).unwrap();
-    t.run(|_, _| Ok(())).unwrap();
+    t.fit(&mut []).unwrap();
     let h = t.history();
     assert_eq!(h.rows.first().unwrap().epoch, 0);
     assert_eq!(h.rows.last().unwrap().epoch, 200);
@@ -57,7 +58,7 @@ fn same_seed_same_history_different_seed_different_history() {
         cfg.train.epochs = 20;
         cfg.train.eval_every = 10;
         let mut t = Trainer::new(cfg, Device::Cpu).unwrap();
-        t.run(|_, _| Ok(())).unwrap();
+        t.fit(&mut []).unwrap();
         // Bits, so that the NaN losses of the row before training compare equal.
         let rows = t.history().rows.iter();
         rows.map(|r| (r.epoch, r.critic_loss.to_bits(), r.generator_loss.to_bits(), r.w1.to_bits())).collect::<Vec<_>>()
@@ -74,9 +75,8 @@ fn weight_clipping_keeps_critic_weights_in_range() {
     cfg.critic = CriticConfig::W1 { net: cfg.critic.net().clone(), constraint: Constraint::Clip { c: 0.01 } };
     cfg.train.epochs = 3;
     let mut t = Trainer::new(cfg, Device::Cpu).unwrap();
-    for _ in 0..3 {
-        t.train_epoch().unwrap();
-    }
+    t.fit(&mut []).unwrap();
+    assert_eq!(t.epoch(), 3);
     let max = t.critic().as_w1().unwrap().net_abs_max();
     assert!(max <= 0.01 + 1e-7, "critic weight {max} escaped the clip");
 }
@@ -89,7 +89,7 @@ fn adversarial_step_runs_and_records_history() {
     cfg.train.epochs = 10;
     cfg.train.eval_every = 5;
     let mut t = Trainer::new(cfg, Device::Cpu).unwrap();
-    t.run(|_, _| Ok(())).unwrap();
+    t.fit(&mut []).unwrap();
     assert_eq!(t.history().rows.iter().map(|r| r.epoch).collect::<Vec<_>>(), vec![0, 5, 10]);
 }
 
@@ -100,7 +100,7 @@ fn history_round_trips_through_csv() {
     cfg.train.epochs = 4;
     cfg.train.eval_every = 2;
     let mut t = Trainer::new(cfg, Device::Cpu).unwrap();
-    t.run(|_, _| Ok(())).unwrap();
+    t.fit(&mut []).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("h.csv");
     t.history().save_csv(&p).unwrap();

@@ -5,6 +5,7 @@ use common::rng_lock;
 
 use tch::Device;
 use wgflow::experiments::w2_decay::{fitted_rate, W2DecayExperiment};
+use wgflow::experiments::{DriverOptions, Experiment};
 
 #[test]
 fn fitted_rate_recovers_an_exact_exponential_and_skips_the_floor() {
@@ -30,10 +31,8 @@ fn fitted_rate_recovers_an_exact_exponential_and_skips_the_floor() {
 fn w2fe_on_the_ring_decays_towards_the_floor() {
     let _rng = rng_lock();
     let out = tempfile::tempdir().unwrap();
-    let mut exp = W2DecayExperiment::new(20, out.path());
-    exp.base.train.batch_size = 256;
-    exp.base.train.eval_size = 256;
-    let s = exp.run(Device::Cpu, |_, _| {}).unwrap();
+    let exp = W2DecayExperiment::new().epochs(20).batch_size(256).configure(|b| b.train.eval_size = 256);
+    let s = wgflow::experiments::run(&exp, out.path(), &DriverOptions::on(Device::Cpu).quiet()).unwrap();
     eprintln!("{}", s.table());
     assert_eq!(s.runs.iter().map(|r| r.k).collect::<Vec<_>>(), vec![1, 10, 50]);
     assert!(s.runs.iter().all(|r| r.t.len() == 21 && (r.t[20] - 4.0).abs() < 1e-12));
@@ -50,7 +49,7 @@ fn w2fe_on_the_ring_decays_towards_the_floor() {
     assert!(rates.windows(2).all(|w| w[1] > w[0]), "{rates:?}");
     let last = |i: usize| s.runs[i].w2[20] / s.runs[i].w2[0];
     assert!(last(2) < 0.5 && last(0) > 0.9, "{} {}", last(0), last(2));
-    for f in ["decay.png", "decay.svg", "decay.md", "decay.json"] {
+    for f in ["decay.png", "decay.svg", "summary.md", "summary.json", "k50/history.csv"] {
         assert!(out.path().join(f).is_file(), "{f}");
     }
 }

@@ -29,6 +29,19 @@ pub enum Dataset {
     Cifar10,
 }
 
+impl serde::Serialize for Dataset {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Dataset {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Dataset::from_name(&name).map_err(serde::de::Error::custom)
+    }
+}
+
 impl Dataset {
     /// All of them.
     pub const ALL: [Dataset; 4] = [Dataset::Mnist, Dataset::FashionMnist, Dataset::Usps, Dataset::Cifar10];

@@ -13,35 +13,38 @@
 //! 64, Adam lr 1e-4 with β = (0, 0.9), 5 critic steps, λ = 10; critic MLP
 //! 256-200-500-1; generator 256-200-500-256 with batch norm and ReLU, output
 //! `z + 2·tanh(H(z))`; accuracy every 100 iterations (one iteration = one
-//! epoch of the trainer).
+//! epoch of the trainer), kept as the `accuracy` column of each run's history.
 
-use super::methods::preset;
+use super::{check_ks, check_methods, method_grid, Experiment, FinishedRun, Report, RunSpec};
+use crate::config::{preset, RunConfig};
 use crate::data::{data_root, DataSpec, Dataset, Distribution, Download, FetchOptions, Split};
 use crate::error::{Error, Result};
 use crate::metrics::knn::{transported_accuracy, OneNn};
 use crate::nets::{Activation, Init, MlpConfig};
 use crate::optim::AdamConfig;
 use crate::plot::{Figure, LineChart, Series};
-use crate::train::{RunConfig, Trainer};
+use crate::runs::RunLabels;
+use crate::train::{evaluator, Evaluator};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use tch::{Device, Tensor};
 
 /// The side of the images both domains are brought to.
 pub const SIDE: i64 = 16;
 
 /// The experiment's settings.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AdaptationExperiment {
     pub source: Dataset,
     pub target: Dataset,
-    /// Method presets ([`crate::experiments::methods`]) to run.
+    /// Method presets ([`crate::config::METHODS`]) to run.
     pub methods: Vec<String>,
     /// Persistency levels K run for each method (000 Fig. 3: 1, 3, 5, 10);
     /// with more than one, the runs are named `METHOD-kK`.
     pub ks: Vec<usize>,
-    /// Everything but critic and step (taken from the presets).
+    /// Everything but data, critic and step (taken from the presets).
     pub base: RunConfig,
     /// Data root (`None`: `$WGFLOW_DATA`, else `data/`).
     pub data_dir: Option<PathBuf>,
@@ -49,7 +52,6 @@ pub struct AdaptationExperiment {
     pub download: bool,
     /// Use only the first `limit` images of each split (quick runs).
     pub limit: Option<usize>,
-    pub out: PathBuf,
 }
 
 /// One accuracy evaluation.
@@ -73,6 +75,11 @@ pub struct AdaptationSummary {
 }
 
 impl AdaptationSummary {
+    /// The last accuracy of run `name`.
+    pub fn final_accuracy(&self, name: &str) -> Option<f64> {
+        self.methods.iter().find(|m| m.0 == name).and_then(|m| m.1.last()).map(|r| r.accuracy)
+    }
+
     /// Markdown: method, final and best accuracy (%), and the baseline.
     pub fn table(&self) -> String {
         let mut s = format!(
@@ -113,6 +120,17 @@ impl AdaptationSummary {
     }
 }
 
+impl Report for AdaptationSummary {
+    fn markdown(&self) -> String {
+        self.table()
+    }
+
+    fn save_figures(&self, out: &Path) -> Result<()> {
+        self.chart().save(out.join("accuracy.png"))?;
+        self.chart().save(out.join("accuracy.svg"))
+    }
+}
+
 /// The digit sets as 16×16 flat vectors: source training images and labels,
 /// target test images and labels.
 pub struct DomainData {
@@ -122,39 +140,43 @@ pub struct DomainData {
     pub target_labels: Vec<i64>,
 }
 
+/// What the runs' evaluators and the summary share: the evaluation data and
+/// the source baseline.
+pub struct AdaptationContext {
+    pub data: Rc<DomainData>,
+    pub baseline: f64,
+}
+
 impl AdaptationExperiment {
-    /// USPS → MNIST with the authors' settings, W1-FE-LP (K = 1) and W2GAN,
-    /// `epochs` iterations.
-    pub fn new(source: Dataset, target: Dataset, epochs: usize, out: impl Into<PathBuf>) -> Self {
+    /// `source` → `target` with the authors' settings, W1-FE-LP (K = 1) and
+    /// W2GAN, 100,000 iterations (the authors' `exp_da`).
+    pub fn new(source: Dataset, target: Dataset) -> Self {
         let d = SIDE * SIDE;
         // REFERENCE.md, exp_da: batch 64, lr 1e-4, Adam (0.0, 0.9), 5 critic
         // iterations; critic 256-200-500-1; generator 256-200(BN)-500(BN)-256,
         // output 2·tanh(H(x)) + x.
         let adam = AdamConfig { lr: 1e-4, beta1: 0.0, beta2: 0.9, ..AdamConfig::default() };
-        let mut base = RunConfig {
-            generator: MlpConfig {
-                in_dim: d,
-                out_dim: d,
-                hidden: vec![200, 500],
-                activation: Activation::Relu,
-                batch_norm: true,
-                residual: true,
-                tanh_scale: Some(2.0),
-                init: Init::Torch,
-            }
-            .into(),
-            ..RunConfig::default()
+        let generator = MlpConfig {
+            in_dim: d,
+            out_dim: d,
+            hidden: vec![200, 500],
+            activation: Activation::Relu,
+            batch_norm: true,
+            residual: true,
+            tanh_scale: Some(2.0),
+            init: Init::Torch,
         };
-        *base.critic.net_mut() =
-            MlpConfig { in_dim: d, out_dim: 1, hidden: vec![200, 500], ..MlpConfig::default() }.into();
-        base.train.epochs = epochs;
-        base.train.batch_size = 64;
-        base.train.critic_iters = 5;
-        base.train.generator_opt = adam;
-        base.train.critic_opt = adam;
-        base.train.eval_every = 100.min(epochs.max(1));
-        base.train.eval_size = 512;
-        let mut exp = AdaptationExperiment {
+        let critic = MlpConfig { in_dim: d, out_dim: 1, hidden: vec![200, 500], ..MlpConfig::default() };
+        let base = RunConfig::default()
+            .generator(generator)
+            .critic_net(critic)
+            .epochs(100_000)
+            .batch_size(64)
+            .critic_iters(5)
+            .adam(adam)
+            .eval_every(100)
+            .eval_size(512);
+        AdaptationExperiment {
             source,
             target,
             methods: vec!["w1fe-lp".into(), "w2gan".into()],
@@ -163,10 +185,26 @@ impl AdaptationExperiment {
             data_dir: None,
             download: true,
             limit: None,
-            out: out.into(),
-        };
-        exp.set_data();
-        exp
+        }
+    }
+
+    /// The methods to compare.
+    pub fn methods(mut self, methods: &[&str]) -> Self {
+        self.methods = methods.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    /// The persistency levels of every method.
+    pub fn ks(mut self, ks: Vec<usize>) -> Self {
+        self.ks = ks;
+        self
+    }
+
+    /// Read the data from `dir` and never download.
+    pub fn offline_data(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self.download = false;
+        self
     }
 
     fn spec(&self, ds: Dataset, split: Split) -> DataSpec {
@@ -181,58 +219,17 @@ impl AdaptationExperiment {
         }
     }
 
-    /// Points the base config's source and target at the data sets (call
-    /// after changing `source`, `target`, `data_dir`, `download` or `limit`).
-    pub fn set_data(&mut self) {
-        self.base.source = Distribution::Data(self.spec(self.source, Split::Train));
-        self.base.target = Distribution::Data(self.spec(self.target, Split::Train));
-    }
-
-    /// Checks the data sets, the methods and the base config.
-    pub fn validate(&self) -> Result<()> {
-        for (field, ds) in [("source", self.source), ("target", self.target)] {
-            if ds == Dataset::Cifar10 {
-                return Err(Error::config(
-                    field,
-                    "domain adaptation is between digit sets: mnist, fashion-mnist, usps",
-                ));
-            }
-        }
-        if self.methods.is_empty() {
-            return Err(Error::config("methods", "give at least one method"));
-        }
-        if self.ks.is_empty() || self.ks.contains(&0) {
-            return Err(Error::config("k", format!("persistency levels must be ≥ 1, got {:?}", self.ks)));
-        }
-        for (_, m, k) in self.runs() {
-            self.config_for(&m, k)?;
-        }
-        Ok(())
-    }
-
-    /// `(name, method, K)` of every run, in order.
-    pub fn runs(&self) -> Vec<(String, String, usize)> {
-        let mut v = vec![];
-        for m in &self.methods {
-            for &k in &self.ks {
-                let name = if self.ks.len() > 1 { format!("{m}-k{k}") } else { m.clone() };
-                v.push((name, m.clone(), k));
-            }
-        }
-        v
-    }
-
     /// The run config of method `m` with persistency (or ℓ) `k`.
     pub fn config_for(&self, m: &str, k: usize) -> Result<RunConfig> {
-        let mut base = self.base.clone();
-        base.step = base.step.with_k(k);
-        let mut cfg = preset(m, &base)?;
-        if let crate::flow::StepConfig::Barycentric { .. } = cfg.step {
-            // The map is learned from the dual on source and target.
-            cfg.step = crate::flow::StepConfig::Barycentric { dual_epochs: self.base.train.epochs / 2 };
-        }
-        cfg.validate()?;
-        Ok(cfg)
+        let base = self
+            .base
+            .clone()
+            .source(Distribution::Data(self.spec(self.source, Split::Train)))
+            .target(Distribution::Data(self.spec(self.target, Split::Train)))
+            .k(k);
+        // Barycentric-OT learns its dual on source and target for half the
+        // epochs (the preset's dual_epochs), then the map.
+        preset(m, &base)
     }
 
     /// Loads what the evaluation needs: the source training images and the
@@ -258,51 +255,86 @@ impl AdaptationExperiment {
         let (target, target_labels) = load(self.target, Split::Test)?;
         Ok(DomainData { source, source_labels, target, target_labels })
     }
+}
 
-    /// Runs every method; writes per method `METHOD/{config.toml,history.csv,
-    /// accuracy.csv}`, and `accuracy.{png,svg}`, `summary.md`, `summary.json`.
-    /// `progress` sees the method, the trainer and the latest accuracy.
-    pub fn run(&self, device: Device, mut progress: impl FnMut(&str, &Trainer, f64)) -> Result<AdaptationSummary> {
-        self.validate()?;
-        crate::io::create_dir_all(&self.out)?;
+impl Experiment for AdaptationExperiment {
+    const KIND: &'static str = "adaptation";
+    type Context = AdaptationContext;
+    type Summary = AdaptationSummary;
+
+    fn validate(&self) -> Result<()> {
+        for (field, ds) in [("source", self.source), ("target", self.target)] {
+            if ds == Dataset::Cifar10 {
+                return Err(Error::config(
+                    field,
+                    "domain adaptation is between digit sets: mnist, fashion-mnist, usps",
+                ));
+            }
+        }
+        if self.limit == Some(0) {
+            return Err(Error::config("limit", "must be ≥ 1, got 0"));
+        }
+        check_methods(&self.methods, "methods")?;
+        check_ks(&self.ks, "ks", false)?;
+        for r in self.runs()? {
+            r.config.validate()?;
+        }
+        Ok(())
+    }
+
+    fn runs(&self) -> Result<Vec<RunSpec>> {
+        method_grid(&self.methods, &self.ks)
+            .into_iter()
+            .map(|(name, m, k)| {
+                let k = k.unwrap_or(1);
+                let config = self.config_for(&m, k)?;
+                let labels = RunLabels { method: m, k, seed: config.train.seed };
+                Ok(RunSpec { name, config, labels })
+            })
+            .collect()
+    }
+
+    fn context(&self, device: Device) -> Result<AdaptationContext> {
         let data = self.load_eval_data(device)?;
         let baseline = OneNn::fit(&data.source, &data.source_labels)?.accuracy(&data.target, &data.target_labels)?;
-        let mut summary = AdaptationSummary {
+        Ok(AdaptationContext { data: Rc::new(data), baseline })
+    }
+
+    fn evaluators(&self, ctx: &AdaptationContext, _run: &RunSpec) -> Result<Vec<Box<dyn Evaluator>>> {
+        let d = Rc::clone(&ctx.data);
+        Ok(vec![Box::new(evaluator("accuracy", move |t| {
+            transported_accuracy(|z| Ok(t.generate(z)), &d.source, &d.source_labels, &d.target, &d.target_labels, 1024)
+        }))])
+    }
+
+    fn summarise(&self, ctx: &AdaptationContext, runs: &[FinishedRun], _device: Device) -> Result<AdaptationSummary> {
+        let methods = runs
+            .iter()
+            .map(|r| {
+                let rows = r
+                    .history
+                    .rows
+                    .iter()
+                    .filter_map(|row| {
+                        row.metric("accuracy").map(|accuracy| AccuracyRow {
+                            epoch: row.epoch,
+                            seconds: row.seconds,
+                            accuracy,
+                        })
+                    })
+                    .collect();
+                (r.spec.name.clone(), rows)
+            })
+            .collect();
+        Ok(AdaptationSummary {
             source: self.source.name().into(),
             target: self.target.name().into(),
-            baseline,
-            methods: vec![],
-        };
-        for (name, method, k) in self.runs() {
-            let m = &name;
-            let cfg = self.config_for(&method, k)?;
-            let dir = self.out.join(m);
-            crate::io::create_dir_all(&dir)?;
-            crate::io::write_atomic(dir.join("config.toml"), cfg.to_toml()?.as_bytes())?;
-            let mut t = Trainer::new(cfg, device)?;
-            let mut rows = Vec::new();
-            t.run(|t, row| {
-                let accuracy = transported_accuracy(
-                    |z| Ok(t.generate(z)),
-                    &data.source,
-                    &data.source_labels,
-                    &data.target,
-                    &data.target_labels,
-                    1024,
-                )?;
-                rows.push(AccuracyRow { epoch: row.epoch, seconds: row.seconds, accuracy });
-                progress(m, t, accuracy);
-                Ok(())
-            })?;
-            t.history().save_csv(dir.join("history.csv"))?;
-            crate::io::write_csv(&rows, dir.join("accuracy.csv"))?;
-            summary.methods.push((name.clone(), rows));
-        }
-        summary.chart().save(self.out.join("accuracy.png"))?;
-        summary.chart().save(self.out.join("accuracy.svg"))?;
-        crate::io::write_atomic(self.out.join("summary.md"), summary.table().as_bytes())?;
-        let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::input(e.to_string()))?;
-        crate::io::write_atomic(self.out.join("summary.json"), json.as_bytes())?;
-        Ok(summary)
+            baseline: ctx.baseline,
+            methods,
+        })
+    }
+
+    fn base_mut(&mut self) -> Option<&mut RunConfig> {
+        Some(&mut self.base)
     }
 }

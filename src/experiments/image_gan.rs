@@ -16,12 +16,13 @@
 //! Every `eval_every` epochs the experiment records the trainer's seconds
 //! (evaluation excluded), the exact W2 between generated and data images in
 //! pixel space (the trainer's own evaluation, `eval_size` against
-//! `eval_size`) and, when [`FidSettings`] are given, the FID of
+//! `eval_size`) and, when a [`FidSpec`] is given, the FID of
 //! `fid.samples` generated images against the statistics of the data's
 //! training images (pytorch-fid's network and formula, [`crate::metrics::fid`]).
 //! One epoch of the trainer is one outer iteration of the papers.
 
-use super::methods::preset;
+use super::{check_ks, check_methods, method_grid, Experiment, FinishedRun, Report, RunSpec};
+use crate::config::{preset, RunConfig};
 use crate::data::{data_root, DataSpec, Dataset, Distribution, Download, FetchOptions, NormalSpec, Split};
 use crate::error::{Error, Result};
 use crate::metrics::fid::{features, frechet_distance, generator_features, Stats};
@@ -29,18 +30,32 @@ use crate::metrics::inception::FidInception;
 use crate::nets::{DcganConfig, NetConfig};
 use crate::optim::AdamConfig;
 use crate::plot::{Figure, ImageGrid, LineChart, Series};
-use crate::train::{RunConfig, Trainer};
+use crate::runs::RunLabels;
+use crate::train::{Evaluator, Trainer};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
 use tch::{Device, Tensor};
 
-/// Where FID's network comes from and how many images it sees.
-#[derive(Debug)]
-pub struct FidSettings {
-    /// The Inception network with its weights ([`FidInception::load`] of
-    /// [`crate::metrics::fid::official_weights`] for real FIDs).
-    pub net: FidInception,
+/// Which Inception weights FID uses.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FidWeights {
+    /// pytorch-fid's weights from the cache, downloaded when absent
+    /// ([`crate::metrics::fid::official_weights`]): the real FID.
+    Official,
+    /// A weights file in torch's zip format.
+    File(PathBuf),
+    /// An untrained network drawn with this seed: not an FID anyone
+    /// reports, but the same path (for tests without the weights).
+    Untrained(u64),
+}
+
+/// FID at every evaluation: the network and how many images it sees.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FidSpec {
+    pub weights: FidWeights,
     /// Generated images per evaluation (002: 10,000).
     pub samples: i64,
     /// Data images the reference statistics are computed from (`None`: the
@@ -50,26 +65,41 @@ pub struct FidSettings {
     pub batch_size: i64,
 }
 
+impl FidSpec {
+    fn network(&self, device: Device) -> Result<FidInception> {
+        match &self.weights {
+            FidWeights::Official => FidInception::load(crate::metrics::fid::official_weights()?, device),
+            FidWeights::File(p) => FidInception::load(p, device),
+            FidWeights::Untrained(seed) => {
+                tch::manual_seed(*seed as i64);
+                Ok(FidInception::untrained(device))
+            }
+        }
+    }
+}
+
 /// The experiment's settings.
-#[derive(Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ImageGanExperiment {
     pub dataset: Dataset,
-    /// Method presets ([`crate::experiments::methods`]).
+    /// Method presets ([`crate::config::METHODS`]).
     pub methods: Vec<String>,
     /// Persistency levels K (or RWP's ℓ) per method; with more than one the
     /// runs are named `METHOD-kK`. Empty: each preset's own.
     pub ks: Vec<usize>,
-    /// Data, networks and schedule; critic and step come from the presets,
-    /// optimizers and latent size from the critic's kind (module docs).
+    /// Networks and schedule; data, critic and step come from the
+    /// experiment and the presets, optimizers and latent size from the
+    /// critic's kind (module docs).
     pub base: RunConfig,
+    /// Evaluations per run (`train.eval_every` = epochs / this).
+    pub evaluations: usize,
     /// Data root (`None`: `$WGFLOW_DATA`, else `data/`).
     pub data_dir: Option<PathBuf>,
     pub download: bool,
     /// Use only the first `limit` training images.
     pub limit: Option<usize>,
     /// FID at every evaluation; `None`: pixel W2 only.
-    pub fid: Option<FidSettings>,
-    pub out: PathBuf,
+    pub fid: Option<FidSpec>,
 }
 
 /// One evaluation of one run.
@@ -149,12 +179,23 @@ impl ImageGanSummary {
     }
 }
 
+impl Report for ImageGanSummary {
+    fn markdown(&self) -> String {
+        self.table()
+    }
+
+    fn save_figures(&self, out: &Path) -> Result<()> {
+        self.chart(false).save(out.join("score-epochs.svg"))?;
+        self.chart(true).save(out.join("score-seconds.svg"))
+    }
+}
+
 impl ImageGanExperiment {
     /// CIFAR-10 with the DCGAN pair (width 64, 32×32×3), WGAN-GP and W1-FE-GP
-    /// (001), `epochs` outer iterations, evaluated every `epochs / 10`.
-    pub fn new(epochs: usize, out: impl Into<PathBuf>) -> Self {
+    /// (001), 20,000 outer iterations, 10 evaluations.
+    pub fn new() -> Self {
         let net = DcganConfig::default();
-        let mut base = RunConfig {
+        let base = RunConfig {
             source: Distribution::Normal(NormalSpec { normal: vec![net.latent], std: 1.0 }),
             generator: net.clone().into(),
             critic: crate::critic::CriticConfig::W1 {
@@ -162,57 +203,62 @@ impl ImageGanExperiment {
                 constraint: crate::critic::Constraint::Gp { lambda: 10.0 },
             },
             ..RunConfig::default()
-        };
-        base.train.epochs = epochs;
-        base.train.batch_size = 64;
-        base.train.critic_iters = 5;
-        base.train.eval_every = (epochs / 10).max(1);
-        base.train.eval_size = 256;
-        let mut exp = ImageGanExperiment {
+        }
+        .epochs(20_000)
+        .batch_size(64)
+        .critic_iters(5)
+        .eval_size(256);
+        ImageGanExperiment {
             dataset: Dataset::Cifar10,
             methods: vec!["wgan-gp".into(), "w1fe-gp".into()],
             ks: vec![],
             base,
+            evaluations: 10,
             data_dir: None,
             download: true,
             limit: None,
             fid: None,
-            out: out.into(),
-        };
-        exp.set_data();
-        exp
-    }
-
-    /// Points the base config's target at the data set (call after changing
-    /// `dataset`, `data_dir`, `download` or `limit`).
-    pub fn set_data(&mut self) {
-        self.base.target = Distribution::Data(DataSpec {
-            limit: self.limit,
-            dir: self.data_dir.clone(),
-            download: self.download,
-            ..DataSpec::new(self.dataset)
-        });
-    }
-
-    /// `(name, method, K)` of every run, in order.
-    pub fn runs(&self) -> Vec<(String, String, Option<usize>)> {
-        let mut v = vec![];
-        for m in &self.methods {
-            if self.ks.is_empty() {
-                v.push((m.clone(), m.clone(), None));
-            }
-            for &k in &self.ks {
-                let name = if self.ks.len() > 1 { format!("{m}-k{k}") } else { m.clone() };
-                v.push((name, m.clone(), Some(k)));
-            }
         }
-        v
+    }
+
+    /// The methods to compare.
+    pub fn methods(mut self, methods: &[&str]) -> Self {
+        self.methods = methods.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    /// The persistency levels of every method.
+    pub fn ks(mut self, ks: Vec<usize>) -> Self {
+        self.ks = ks;
+        self
+    }
+
+    /// The DCGAN pair at `width` (both networks).
+    pub fn width(mut self, width: i64) -> Self {
+        let net = DcganConfig { width, ..DcganConfig::default() };
+        self.base.generator = net.clone().into();
+        *self.base.critic.net_mut() = net.into();
+        self
+    }
+
+    /// Read the data from `dir` and never download.
+    pub fn offline_data(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self.download = false;
+        self
     }
 
     /// The run config of method `m` (with persistency `k`): the preset, then
     /// the optimizers, latent size and critic steps of its critic's kind.
     pub fn config_for(&self, m: &str, k: Option<usize>) -> Result<RunConfig> {
         let mut base = self.base.clone();
+        base.target = Distribution::Data(DataSpec {
+            limit: self.limit,
+            dir: self.data_dir.clone(),
+            download: self.download,
+            ..DataSpec::new(self.dataset)
+        });
+        base.train.eval_every = (base.train.epochs / self.evaluations.max(1)).max(1);
         if let Some(k) = k {
             base.step = base.step.with_k(k);
         }
@@ -237,38 +283,11 @@ impl ImageGanExperiment {
             g.latent = latent;
             cfg.source = Distribution::Normal(NormalSpec { normal: vec![latent], std: 1.0 });
         }
-        cfg.validate()?;
         Ok(cfg)
     }
 
-    /// Checks the methods and every run's config.
-    pub fn validate(&self) -> Result<()> {
-        if self.methods.is_empty() {
-            return Err(Error::config("methods", "give at least one method"));
-        }
-        if self.ks.contains(&0) {
-            return Err(Error::config("k", format!("persistency levels must be ≥ 1, got {:?}", self.ks)));
-        }
-        if let Some(f) = &self.fid {
-            if f.samples < 2 || f.batch_size < 1 || f.reference.is_some_and(|r| r < 2) {
-                return Err(Error::config(
-                    "fid",
-                    format!(
-                        "needs samples ≥ 2, reference ≥ 2 and batch_size ≥ 1, got {}, {:?}, {}",
-                        f.samples, f.reference, f.batch_size
-                    ),
-                ));
-            }
-        }
-        for (_, m, k) in self.runs() {
-            self.config_for(&m, k)?;
-        }
-        Ok(())
-    }
-
     /// The FID reference statistics of the data's training images.
-    pub fn reference_stats(&self, device: Device) -> Result<Option<Stats>> {
-        let Some(f) = &self.fid else { return Ok(None) };
+    fn reference_stats(&self, net: &FidInception, f: &FidSpec, device: Device) -> Result<Stats> {
         let root = data_root(self.data_dir.as_deref());
         let opts = FetchOptions {
             download: if self.download { Download::IfMissing } else { Download::Never },
@@ -283,70 +302,125 @@ impl ImageGanExperiment {
         }
         // [−1, 1] → [0, 1], what the FID network takes.
         let images = set.images.f_add_scalar(1.0)?.f_mul_scalar(0.5)?;
-        Ok(Some(Stats::from_features(&features(&f.net, &images, f.batch_size)?)?))
+        Stats::from_features(&features(net, &images, f.batch_size)?)
+    }
+}
+
+impl Default for ImageGanExperiment {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// FID's network and the data's reference statistics, shared by the runs.
+pub struct FidContext {
+    net: Rc<FidInception>,
+    reference: Rc<Stats>,
+    spec: FidSpec,
+}
+
+/// The FID of `spec.samples` generated images against the reference: the
+/// same latent draws at every evaluation (training reseeds every epoch, so
+/// this does not disturb it).
+struct FidEvaluator {
+    net: Rc<FidInception>,
+    reference: Rc<Stats>,
+    spec: FidSpec,
+    seed: u64,
+}
+
+impl Evaluator for FidEvaluator {
+    fn evaluate(&mut self, t: &Trainer) -> Result<Vec<(String, f64)>> {
+        let latent = t.config().source.dim()?;
+        let device = t.device();
+        tch::manual_seed(self.seed as i64 ^ 0x0f1d);
+        let generate = |k: i64| Ok(t.generate(&Tensor::f_randn([k, latent], (tch::Kind::Float, device))?));
+        let feats = generator_features(&self.net, generate, self.spec.samples, self.spec.batch_size)?;
+        Ok(vec![("fid".into(), frechet_distance(&Stats::from_features(&feats)?, &self.reference)?)])
+    }
+}
+
+impl Experiment for ImageGanExperiment {
+    const KIND: &'static str = "image-gan";
+    type Context = Option<FidContext>;
+    type Summary = ImageGanSummary;
+
+    fn validate(&self) -> Result<()> {
+        check_methods(&self.methods, "methods")?;
+        check_ks(&self.ks, "ks", true)?;
+        if self.limit == Some(0) {
+            return Err(Error::config("limit", "must be ≥ 1, got 0"));
+        }
+        if self.evaluations == 0 {
+            return Err(Error::config("evaluations", "must be ≥ 1, got 0"));
+        }
+        if let Some(f) = &self.fid {
+            if f.samples < 2 || f.batch_size < 1 || f.reference.is_some_and(|r| r < 2) {
+                return Err(Error::config(
+                    "fid",
+                    format!(
+                        "needs samples ≥ 2, reference ≥ 2 and batch_size ≥ 1, got {}, {:?}, {}",
+                        f.samples, f.reference, f.batch_size
+                    ),
+                ));
+            }
+        }
+        for r in self.runs()? {
+            r.config.validate()?;
+        }
+        Ok(())
     }
 
-    /// Runs every method; writes per run `RUN/{config.toml,history.csv,
-    /// scores.csv,samples.png}` (64 images from the trainer's fixed latent
-    /// codes) and `score-epochs.svg`, `score-seconds.svg`, `summary.md`,
-    /// `summary.json`. `progress` sees the run's name, the trainer and the
-    /// latest row.
-    pub fn run(&self, device: Device, progress: impl FnMut(&str, &Trainer, &ScoreRow)) -> Result<ImageGanSummary> {
-        Ok(self.run_with_trainers(device, progress)?.0)
+    fn runs(&self) -> Result<Vec<RunSpec>> {
+        method_grid(&self.methods, &self.ks)
+            .into_iter()
+            .map(|(name, m, k)| {
+                let config = self.config_for(&m, k)?;
+                let labels = RunLabels { method: m, k: config.step.k(), seed: config.train.seed };
+                Ok(RunSpec { name, config, labels })
+            })
+            .collect()
     }
 
-    /// [`Self::run`], also returning every run's trained [`Trainer`] (for
-    /// samples and latent walks).
-    pub fn run_with_trainers(
-        &self,
-        device: Device,
-        mut progress: impl FnMut(&str, &Trainer, &ScoreRow),
-    ) -> Result<(ImageGanSummary, Vec<(String, Trainer)>)> {
-        self.validate()?;
-        crate::io::create_dir_all(&self.out)?;
-        let reference = self.reference_stats(device)?;
+    fn context(&self, device: Device) -> Result<Option<FidContext>> {
+        let Some(f) = &self.fid else { return Ok(None) };
+        let net = f.network(device)?;
+        let reference = self.reference_stats(&net, f, device)?;
+        Ok(Some(FidContext { net: Rc::new(net), reference: Rc::new(reference), spec: f.clone() }))
+    }
+
+    fn evaluators(&self, ctx: &Option<FidContext>, run: &RunSpec) -> Result<Vec<Box<dyn Evaluator>>> {
+        Ok(match ctx {
+            Some(c) => vec![Box::new(FidEvaluator {
+                net: Rc::clone(&c.net),
+                reference: Rc::clone(&c.reference),
+                spec: c.spec.clone(),
+                seed: run.config.train.seed,
+            })],
+            None => vec![],
+        })
+    }
+
+    /// Also writes each run's `samples.png`: 64 images from its fixed latent codes.
+    fn summarise(&self, _ctx: &Option<FidContext>, runs: &[FinishedRun], device: Device) -> Result<ImageGanSummary> {
         let mut summary = ImageGanSummary { dataset: self.dataset.name().into(), runs: vec![] };
-        let mut trainers = vec![];
-        for (name, method, k) in self.runs() {
-            let cfg = self.config_for(&method, k)?;
-            let dir = self.out.join(&name);
-            crate::io::create_dir_all(&dir)?;
-            crate::io::write_atomic(dir.join("config.toml"), cfg.to_toml()?.as_bytes())?;
-            let latent = cfg.source.dim()?;
-            let seed = cfg.train.seed;
-            let mut t = Trainer::new(cfg, device)?;
-            let mut rows = Vec::new();
-            t.run(|t, row| {
-                let fid = match (&self.fid, &reference) {
-                    (Some(f), Some(stats)) => {
-                        // The same latent draws at every evaluation; training
-                        // reseeds every epoch, so this does not disturb it.
-                        tch::manual_seed(seed as i64 ^ 0x0f1d);
-                        let generate =
-                            |k: i64| Ok(t.generate(&Tensor::f_randn([k, latent], (tch::Kind::Float, device))?));
-                        let feats = generator_features(&f.net, generate, f.samples, f.batch_size)?;
-                        Some(frechet_distance(&Stats::from_features(&feats)?, stats)?)
-                    }
-                    _ => None,
-                };
-                let r = ScoreRow { epoch: row.epoch, seconds: row.seconds, w2: row.w2, fid };
-                progress(&name, t, &r);
-                rows.push(r);
-                Ok(())
-            })?;
-            t.history().save_csv(dir.join("history.csv"))?;
-            crate::io::write_csv(&rows, dir.join("scores.csv"))?;
+        for r in runs {
+            let t = crate::runs::load_trainer(&r.dir, device)?;
             let z = t.fixed_samples().0;
             let z = z.narrow(0, 0, z.size()[0].min(64));
-            ImageGrid::from_tensor(&t.generate(&z).clamp(-1.0, 1.0), 8)?.save(dir.join("samples.png"))?;
-            summary.runs.push((name.clone(), rows));
-            trainers.push((name, t));
+            ImageGrid::from_tensor(&t.generate(&z).clamp(-1.0, 1.0), 8)?.save(r.dir.join("samples.png"))?;
+            let rows = r
+                .history
+                .rows
+                .iter()
+                .map(|row| ScoreRow { epoch: row.epoch, seconds: row.seconds, w2: row.w2, fid: row.metric("fid") })
+                .collect();
+            summary.runs.push((r.spec.name.clone(), rows));
         }
-        summary.chart(false).save(self.out.join("score-epochs.svg"))?;
-        summary.chart(true).save(self.out.join("score-seconds.svg"))?;
-        crate::io::write_atomic(self.out.join("summary.md"), summary.table().as_bytes())?;
-        let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::input(e.to_string()))?;
-        crate::io::write_atomic(self.out.join("summary.json"), json.as_bytes())?;
-        Ok((summary, trainers))
+        Ok(summary)
+    }
+
+    fn base_mut(&mut self) -> Option<&mut RunConfig> {
+        Some(&mut self.base)
     }
 }

@@ -1,8 +1,11 @@
-//! Presets that reproduce the papers' experiments.
+//! The papers' experiments, each in one shape: an [`Experiment`] declares its
+//! runs (configs and names), its evaluators and how to summarise them; one
+//! driver ([`run`], [`resume`], [`extend`]) makes the run directories, trains
+//! them with checkpoints and progress, resumes and extends them, and writes
+//! the summary (`summary.md`, `summary.json`) and the plots.
 //!
 //! * [`ring`]: W1-FE on the 8-Gaussian ring with persistency K ∈ {1, 3, 5, 10}
 //!   (000 §5, Fig. 1 and Fig. 2);
-//! * [`methods`]: every method of the papers as a preset of the three steps;
 //! * [`ot_maps`]: the 2D optimal-map comparison against Discrete-OT (004 §6.1);
 //! * [`adaptation`]: USPS ↔ MNIST domain adaptation scored by 1-NN accuracy
 //!   (000 Fig. 3, 004 Table 1);
@@ -10,13 +13,218 @@
 //! * [`two_delta`]: the two-delta example of the Wasserstein proximal (002 §2.3);
 //! * [`image_gan`]: DCGAN image generation scored by FID (or pixel W2) against
 //!   epochs and wall-clock (001's CIFAR-10 comparison, 002 Fig. 2, 4, 5).
+//!
+//! A new paper figure is one new file here, one CLI subcommand and one
+//! notebook cell:
+//!
+//! ```no_run
+//! use wgflow::experiments::{Experiment, RingExperiment};
+//! let summary = RingExperiment::new("w1fe-lp").ks(vec![1, 3]).epochs(200).run("runs/ring")?;
+//! println!("{}", wgflow::experiments::Report::markdown(&summary));
+//! # Ok::<(), wgflow::Error>(())
+//! ```
 
 pub mod adaptation;
+mod driver;
 pub mod image_gan;
-pub mod methods;
 pub mod ot_maps;
 pub mod ring;
 pub mod two_delta;
 pub mod w2_decay;
 
+pub use adaptation::AdaptationExperiment;
+pub use driver::{
+    extend, kind_of, resume, resume_any, run, trainer, DriverOptions, Extended, ProgressMode, EXPERIMENT_FILE,
+};
+pub use image_gan::ImageGanExperiment;
+pub use ot_maps::OtMapsExperiment;
 pub use ring::{RingExperiment, RingSummary};
+pub use two_delta::TwoDeltaExperiment;
+pub use w2_decay::W2DecayExperiment;
+
+use crate::config::RunConfig;
+use crate::error::Result;
+use crate::runs::RunLabels;
+use crate::train::{Evaluator, History, Hook};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+use tch::Device;
+
+/// Every experiment kind: the CLI subcommand and the `kind` of `experiment.json`.
+pub const KINDS: &[&str] = &[
+    RingExperiment::KIND,
+    OtMapsExperiment::KIND,
+    AdaptationExperiment::KIND,
+    W2DecayExperiment::KIND,
+    ImageGanExperiment::KIND,
+    TwoDeltaExperiment::KIND,
+];
+
+/// One training run an experiment declares.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunSpec {
+    /// Its directory below the experiment's output (`k3`, `spiral/w2gan`).
+    pub name: String,
+    pub config: RunConfig,
+    pub labels: RunLabels,
+}
+
+/// A declared run after training: its directory and history.
+#[derive(Clone, Debug)]
+pub struct FinishedRun {
+    pub spec: RunSpec,
+    pub dir: PathBuf,
+    pub history: History,
+}
+
+/// What an experiment reports: a Markdown table (`summary.md`), itself as
+/// JSON (`summary.json`) and its plots.
+pub trait Report: Serialize {
+    /// The summary table(s) as Markdown.
+    fn markdown(&self) -> String;
+
+    /// Writes the plots into the experiment's directory.
+    fn save_figures(&self, _out: &Path) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// An experiment of the papers. See the [module docs](self).
+pub trait Experiment: Serialize + DeserializeOwned + Clone {
+    /// The CLI subcommand and the `kind` in `experiment.json`.
+    const KIND: &'static str;
+    /// What the evaluators and the summary share, loaded once (evaluation
+    /// data sets, FID reference statistics).
+    type Context;
+    type Summary: Report;
+
+    /// Checks the settings; errors name the experiment's fields.
+    fn validate(&self) -> Result<()>;
+
+    /// The runs, in order.
+    fn runs(&self) -> Result<Vec<RunSpec>>;
+
+    /// Loads what the evaluators and the summary share.
+    fn context(&self, device: Device) -> Result<Self::Context>;
+
+    /// Extra evaluators of one run (their values go into its history).
+    fn evaluators(&self, _ctx: &Self::Context, _run: &RunSpec) -> Result<Vec<Box<dyn Evaluator>>> {
+        Ok(vec![])
+    }
+
+    /// Extra hooks of one run (snapshots), given its directory.
+    fn hooks(&self, _run: &RunSpec, _dir: &Path) -> Result<Vec<Box<dyn Hook>>> {
+        Ok(vec![])
+    }
+
+    /// The summary of the finished runs (and any per-run plots it writes
+    /// into their directories).
+    fn summarise(&self, ctx: &Self::Context, runs: &[FinishedRun], device: Device) -> Result<Self::Summary>;
+
+    /// The config every run derives from, if the experiment trains.
+    fn base_mut(&mut self) -> Option<&mut RunConfig>;
+
+    /// Runs the experiment from the start into `out` on the default device,
+    /// with progress ([`run`] for other options).
+    fn run(&self, out: impl AsRef<Path>) -> Result<Self::Summary>
+    where
+        Self: Sized,
+    {
+        run(self, out.as_ref(), &DriverOptions::auto()?)
+    }
+
+    /// Epochs of every run.
+    fn epochs(mut self, epochs: usize) -> Self
+    where
+        Self: Sized,
+    {
+        if let Some(b) = self.base_mut() {
+            b.train.epochs = epochs;
+        }
+        self
+    }
+
+    /// Batch size of every run.
+    fn batch_size(mut self, batch_size: i64) -> Self
+    where
+        Self: Sized,
+    {
+        if let Some(b) = self.base_mut() {
+            b.train.batch_size = batch_size;
+        }
+        self
+    }
+
+    /// Seed of every run.
+    fn seed(mut self, seed: u64) -> Self
+    where
+        Self: Sized,
+    {
+        if let Some(b) = self.base_mut() {
+            b.train.seed = seed;
+        }
+        self
+    }
+
+    /// Any other change to the base config.
+    fn configure(mut self, f: impl FnOnce(&mut RunConfig)) -> Self
+    where
+        Self: Sized,
+    {
+        if let Some(b) = self.base_mut() {
+            f(b);
+        }
+        self
+    }
+}
+
+/// Checks a list of persistency levels (or ℓ): non-empty, ≥ 1, distinct.
+pub(crate) fn check_ks(ks: &[usize], field: &str, allow_empty: bool) -> Result<()> {
+    use crate::Error;
+    if ks.is_empty() && !allow_empty {
+        return Err(Error::config(field, "give at least one persistency level"));
+    }
+    if let Some(pos) = ks.iter().position(|&k| k == 0) {
+        return Err(Error::config(field, format!("persistency levels must be ≥ 1 (entry {} is 0)", pos + 1)));
+    }
+    let mut seen = ks.to_vec();
+    seen.sort_unstable();
+    seen.dedup();
+    if seen.len() != ks.len() {
+        return Err(Error::config(field, "persistency levels must be distinct"));
+    }
+    Ok(())
+}
+
+/// Checks a list of method presets: non-empty, each known.
+pub(crate) fn check_methods(methods: &[String], field: &str) -> Result<()> {
+    use crate::Error;
+    if methods.is_empty() {
+        return Err(Error::config(field, "give at least one method"));
+    }
+    for m in methods {
+        crate::config::methods::method(m).map_err(|e| match e {
+            Error::Config { msg, .. } => Error::config(field, msg),
+            e => e,
+        })?;
+    }
+    Ok(())
+}
+
+/// `(name, method, K)` of a methods × K grid: runs named `METHOD-kK` when
+/// there is more than one K, `METHOD` otherwise; no K (an empty list) keeps
+/// each preset's own.
+pub(crate) fn method_grid(methods: &[String], ks: &[usize]) -> Vec<(String, String, Option<usize>)> {
+    let mut v = vec![];
+    for m in methods {
+        if ks.is_empty() {
+            v.push((m.clone(), m.clone(), None));
+        }
+        for &k in ks {
+            let name = if ks.len() > 1 { format!("{m}-k{k}") } else { m.clone() };
+            v.push((name, m.clone(), Some(k)));
+        }
+    }
+    v
+}

@@ -6,18 +6,20 @@
 //! fixed evaluation sample `x_1..x_n` of the source, `T(x_i)` the target point
 //! the optimal assignment (squared Euclidean cost) gives `x_i`.
 
-use super::methods::preset;
+use super::{check_methods, Experiment, FinishedRun, Report, RunSpec};
+use crate::config::{preset, RunConfig};
 use crate::data::{SpiralArm, Toy};
 use crate::error::{Error, Result};
 use crate::flow::barycentric::{discrete_ot_map, map_error};
+use crate::metrics::emd::{points2, tensor2};
 use crate::nets::MlpConfig;
 use crate::optim::AdamConfig;
 use crate::plot::{Figure, TransportPanels, TransportPlot};
-use crate::train::{RunConfig, Trainer};
+use crate::runs::RunLabels;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
-use std::path::PathBuf;
-use tch::{Device, Kind, Tensor};
+use std::path::Path;
+use tch::{Device, Tensor};
 
 /// The three 2D problems of 004 §6.1 (sources and targets as in the
 /// authors' `exp_2d/data_loader.py`).
@@ -46,9 +48,6 @@ pub fn dataset(name: &str) -> Result<(Toy, Toy)> {
 
 /// The methods of 004 Fig. 2, plus W2-FE.
 pub const DEFAULT_METHODS: &[&str] = &["w2gan", "w2fe", "wgan-lp", "wgan-gp", "baryot-l2"];
-fn default_checkpoint_every() -> usize {
-    crate::runs::DEFAULT_CHECKPOINT_EVERY
-}
 
 /// The three problems.
 pub const DEFAULT_DATASETS: &[&str] = &["four-gaussians", "checkerboard", "spiral"];
@@ -58,12 +57,9 @@ pub const DEFAULT_DATASETS: &[&str] = &["four-gaussians", "checkerboard", "spira
 pub struct OtMapsExperiment {
     pub datasets: Vec<String>,
     pub methods: Vec<String>,
-    /// Everything but data, critic and step (taken from the presets).
+    /// Everything but data, critic and step (taken from the presets). Each
+    /// run is evaluated once, at its end (`train.eval_every` = the epochs).
     pub base: RunConfig,
-    pub out: PathBuf,
-    /// A checkpoint of each run every this many epochs (and after the last).
-    #[serde(default = "default_checkpoint_every")]
-    pub checkpoint_every: usize,
 }
 
 impl OtMapsExperiment {
@@ -71,111 +67,107 @@ impl OtMapsExperiment {
     /// identity-initialised residual generator, evaluation on 512 points)
     /// with both learning rates 5e-4, from the set 004 App. 8.9.1 searched
     /// ({1e-5, 5e-4, 5e-5}): the authors' generator rate 1e-4 needs their
-    /// 5000 iterations, 5e-4 gets there in a few hundred.
-    pub fn new(epochs: usize, out: impl Into<PathBuf>) -> Self {
+    /// 5000 iterations, 5e-4 gets there in a few hundred. 1,000 epochs.
+    pub fn new() -> Self {
         // generator_2d: z + H(z), H small at start (004 App. 8.9.1).
         let mut base = RunConfig { generator: MlpConfig::generator_2d().into(), ..RunConfig::default() };
-        base.train.epochs = epochs;
+        base.train.epochs = 1000;
         base.train.critic_iters = 5;
         base.train.critic_opt = AdamConfig { lr: 5e-4, ..AdamConfig::default() };
         base.train.generator_opt = AdamConfig { lr: 5e-4, ..AdamConfig::default() };
-        base.train.eval_every = epochs.max(1);
         OtMapsExperiment {
             datasets: DEFAULT_DATASETS.iter().map(|s| s.to_string()).collect(),
             methods: DEFAULT_METHODS.iter().map(|s| s.to_string()).collect(),
             base,
-            out: out.into(),
-            checkpoint_every: crate::runs::DEFAULT_CHECKPOINT_EVERY,
         }
     }
 
-    /// The experiment written to `out/ot-maps.json` by [`OtMapsExperiment::run`].
-    pub fn load(out: &std::path::Path) -> Result<Self> {
-        let path = out.join("ot-maps.json");
-        let text = crate::io::read_to_string(&path)?;
-        let mut exp: OtMapsExperiment =
-            serde_json::from_str(&text).map_err(|e| Error::file(&path, format!("not an ot-maps experiment: {e}")))?;
-        exp.out = out.to_path_buf();
-        Ok(exp)
+    /// The methods to compare.
+    pub fn methods(mut self, methods: &[&str]) -> Self {
+        self.methods = methods.iter().map(|s| s.to_string()).collect();
+        self
     }
 
-    /// Continues every run (`out/{dataset}/{method}/`) from its last
-    /// checkpoint, then writes the panels and the table as
-    /// [`OtMapsExperiment::run`] does.
-    pub fn resume(&self, device: Device, progress: impl FnMut(&str, &str, usize)) -> Result<OtMapsTable> {
-        Ok(self.train_all(device, progress)?.0)
+    /// The problems ([`dataset`] names).
+    pub fn datasets(mut self, datasets: &[&str]) -> Self {
+        self.datasets = datasets.iter().map(|s| s.to_string()).collect();
+        self
     }
 
-    /// Runs every method on every problem from the start, each in a
-    /// resumable run directory `{dataset}/{method}/`; writes `ot-maps.json`
-    /// (for [`OtMapsExperiment::resume`]), `{dataset}.png` (Discrete-OT and
-    /// each method's arrows, 004 Fig. 2), `map_errors.md|json`.
-    pub fn run(&self, device: Device, progress: impl FnMut(&str, &str, usize)) -> Result<OtMapsTable> {
-        Ok(self.run_with_panels(device, progress)?.0)
+    /// The config of `method` on problem `ds`.
+    pub fn config_for(&self, ds: &str, method: &str) -> Result<RunConfig> {
+        let (source, target) = dataset(ds)?;
+        let base = self.base.clone().source(source).target(target).eval_every(self.base.train.epochs.max(1));
+        preset(method, &base)
+    }
+}
+
+impl Default for OtMapsExperiment {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Experiment for OtMapsExperiment {
+    const KIND: &'static str = "ot-maps";
+    type Context = ();
+    type Summary = OtMapsTable;
+
+    fn validate(&self) -> Result<()> {
+        check_methods(&self.methods, "methods")?;
+        if self.datasets.is_empty() {
+            return Err(Error::config("datasets", "give at least one problem"));
+        }
+        for ds in &self.datasets {
+            dataset(ds).map_err(|e| match e {
+                Error::Config { msg, .. } => Error::config("datasets", msg),
+                e => e,
+            })?;
+        }
+        Ok(())
     }
 
-    /// [`OtMapsExperiment::run`], also returning each problem's panels (for
-    /// notebooks).
-    pub fn run_with_panels(
-        &self,
-        device: Device,
-        progress: impl FnMut(&str, &str, usize),
-    ) -> Result<(OtMapsTable, Vec<(String, TransportPanels)>)> {
-        crate::io::create_dir_all(&self.out)?;
-        let json = serde_json::to_string_pretty(self).map_err(|e| Error::input(e.to_string()))?;
-        crate::io::write_atomic(self.out.join("ot-maps.json"), json.as_bytes())?;
+    fn runs(&self) -> Result<Vec<RunSpec>> {
+        let mut v = vec![];
         for ds in &self.datasets {
             for m in &self.methods {
-                crate::runs::remove_run_files(&self.out.join(ds).join(m))?;
+                let config = self.config_for(ds, m)?;
+                let labels = RunLabels { method: m.clone(), k: config.step.k(), seed: config.train.seed };
+                v.push(RunSpec { name: format!("{ds}/{m}"), config, labels });
             }
         }
-        self.train_all(device, progress)
+        Ok(v)
     }
 
-    fn train_all(
-        &self,
-        device: Device,
-        mut progress: impl FnMut(&str, &str, usize),
-    ) -> Result<(OtMapsTable, Vec<(String, TransportPanels)>)> {
-        if self.checkpoint_every == 0 {
-            return Err(Error::config("checkpoint_every", "must be ≥ 1"));
-        }
+    fn context(&self, _device: Device) -> Result<()> {
+        Ok(())
+    }
+
+    /// Reads each finished run back from its checkpoint and compares its
+    /// map with the Discrete-OT map on the same samples.
+    fn summarise(&self, _ctx: &(), runs: &[FinishedRun], device: Device) -> Result<OtMapsTable> {
         let mut rows = Vec::new();
         let mut figures = Vec::new();
         for ds in &self.datasets {
-            let (source, target) = dataset(ds)?;
             let mut panels = Vec::new();
             let mut discrete: Option<(Tensor, Tensor, Tensor)> = None;
-            for m in &self.methods {
-                let mut base = self.base.clone();
-                base.source = source.clone().into();
-                base.target = target.clone().into();
-                let cfg = preset(m, &base).map_err(|e| match e {
-                    Error::Config { field, msg } if field == "method" => Error::config("--methods", msg),
-                    e => e,
-                })?;
-                let dir = self.out.join(ds).join(m);
-                let labels = crate::runs::RunLabels { method: m.clone(), k: cfg.step.k(), seed: cfg.train.seed };
-                crate::runs::create_dir(&dir, &cfg, Some(&labels))?;
-                let opts = crate::runs::RunOptions { checkpoint_every: self.checkpoint_every };
-                let outcome = crate::runs::train_dir(&dir, device, opts, |t, _| progress(ds, m, t.epoch()))?;
-                if let crate::runs::Outcome::Diverged { message, .. } = outcome {
-                    return Err(Error::input(format!("{ds}/{m}: {message}")));
-                }
-                // The finished run, back from its last checkpoint.
-                let mut t = Trainer::new(cfg, device)?;
-                crate::runs::checkpoint::load(&mut t, &dir)?;
+            for r in runs.iter().filter(|r| r.spec.name.starts_with(&format!("{ds}/"))) {
+                let t = crate::runs::load_trainer(&r.dir, device)?;
                 let snap = t.snapshot()?;
-                let to_t = |v: &[[f64; 2]]| {
-                    let flat: Vec<f64> = v.iter().flat_map(|p| [p[0], p[1]]).collect();
-                    Tensor::from_slice(&flat).view([v.len() as i64, 2])
-                };
-                let (x, y, g) = (to_t(&snap.source), to_t(&snap.target), to_t(&snap.generated));
+                let (x, y, g) = (
+                    tensor2(&snap.source, Device::Cpu)?,
+                    tensor2(&snap.target, Device::Cpu)?,
+                    tensor2(&snap.generated, Device::Cpu)?,
+                );
                 if discrete.is_none() {
                     // Every method sees the same fixed samples (same seed).
                     let tx = discrete_ot_map(&x, &y)?;
-                    let plot =
-                        TransportPlot::new("Discrete-OT", snap.target.clone(), snap.source.clone(), points(&tx)?)?;
+                    let plot = TransportPlot::new(
+                        "Discrete-OT",
+                        snap.target.clone(),
+                        snap.source.clone(),
+                        points2(&tx, "Discrete-OT map")?,
+                    )?;
                     panels.push(plot);
                     discrete = Some((x.copy(), y.copy(), tx));
                 }
@@ -183,32 +175,24 @@ impl OtMapsExperiment {
                 if !dx.allclose(&x, 0.0, 0.0, false) || !dy.allclose(&y, 0.0, 0.0, false) {
                     return Err(Error::input("methods saw different evaluation samples; the seed must fix them"));
                 }
-                let err = map_error(&g, tx)?;
-                let w2 = crate::metrics::emd::wasserstein(&g, &y, 2)?;
+                let method = r.spec.labels.method.clone();
                 rows.push(OtMapsRow {
                     dataset: ds.clone(),
-                    method: m.clone(),
-                    map_error: err,
-                    w2,
+                    method: method.clone(),
+                    map_error: map_error(&g, tx)?,
+                    w2: crate::metrics::emd::wasserstein(&g, &y, 2)?,
                     seconds: t.seconds(),
                 });
-                panels.push(TransportPlot::new(m.clone(), snap.target, snap.source, snap.generated)?);
+                panels.push(TransportPlot::new(method, snap.target, snap.source, snap.generated)?);
             }
-            let fig = TransportPanels::new(panels);
-            fig.save(self.out.join(format!("{ds}.png")))?;
-            figures.push((ds.clone(), fig));
+            figures.push((ds.clone(), TransportPanels::new(panels)));
         }
-        let table = OtMapsTable { epochs: self.base.train.epochs, rows };
-        crate::io::write_atomic(self.out.join("map_errors.md"), table.markdown().as_bytes())?;
-        let json = serde_json::to_string_pretty(&table).map_err(|e| Error::input(e.to_string()))?;
-        crate::io::write_atomic(self.out.join("map_errors.json"), json.as_bytes())?;
-        Ok((table, figures))
+        Ok(OtMapsTable { epochs: self.base.train.epochs, rows, panels: figures })
     }
-}
 
-fn points(t: &Tensor) -> Result<Vec<[f64; 2]>> {
-    let v = Vec::<f64>::try_from(&t.to_kind(Kind::Double).contiguous().view([-1]))?;
-    Ok(v.chunks_exact(2).map(|c| [c[0], c[1]]).collect())
+    fn base_mut(&mut self) -> Option<&mut RunConfig> {
+        Some(&mut self.base)
+    }
 }
 
 /// One method on one problem.
@@ -224,13 +208,40 @@ pub struct OtMapsRow {
 }
 
 /// The map-error table.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OtMapsTable {
     pub epochs: usize,
     pub rows: Vec<OtMapsRow>,
+    /// Per problem: Discrete-OT's arrows and each method's (004 Fig. 2;
+    /// not in `summary.json`).
+    #[serde(skip)]
+    pub panels: Vec<(String, TransportPanels)>,
+}
+
+impl Report for OtMapsTable {
+    fn markdown(&self) -> String {
+        OtMapsTable::markdown(self)
+    }
+
+    fn save_figures(&self, out: &Path) -> Result<()> {
+        for (ds, fig) in &self.panels {
+            fig.save(out.join(format!("{ds}.png")))?;
+        }
+        Ok(())
+    }
 }
 
 impl OtMapsTable {
+    /// The map error of `method` on `dataset`.
+    pub fn map_error(&self, dataset: &str, method: &str) -> Option<f64> {
+        self.rows.iter().find(|r| r.dataset == dataset && r.method == method).map(|r| r.map_error)
+    }
+
+    /// The panels of problem `dataset`.
+    pub fn panels(&self, dataset: &str) -> Option<&TransportPanels> {
+        self.panels.iter().find(|p| p.0 == dataset).map(|p| &p.1)
+    }
+
     /// Methods as rows, problems as columns: the map error (W2 to the target).
     pub fn markdown(&self) -> String {
         let mut datasets: Vec<&str> = vec![];

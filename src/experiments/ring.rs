@@ -1,6 +1,7 @@
 //! 000 §5: learn the 8-Gaussian ring from N(0, I) with W1-FE-LP (or -GP, or
-//! WGAN clipping) at several persistency levels K, and compare how fast each
-//! reaches the W1 that K = 1 (plain W1-LP, Prop. 4.1) ends with.
+//! WGAN clipping, or any method preset) at several persistency levels K, and
+//! compare how fast each reaches the W1 that K = 1 (plain W1-LP, Prop. 4.1)
+//! ends with.
 //!
 //! The paper's claim: "for W1-FE-LP, we see that the K=3 case halves the
 //! training time compared to the K=1 case".
@@ -12,11 +13,13 @@
 //! its last `window` evaluations, and a run *reaches* the baseline's final W1
 //! at the first evaluation where its trailing mean is at or below it.
 
-use crate::critic::{Constraint, CriticConfig};
+use super::{check_ks, Experiment, FinishedRun, Report, RunSpec};
+use crate::config::{preset, RunConfig};
 use crate::error::{Error, Result};
 use crate::flow::StepConfig;
 use crate::plot::{Figure, LineChart, Series, TransportPanels, TransportPlot};
-use crate::train::{History, Row, RunConfig, Snapshot, Trainer};
+use crate::runs::RunLabels;
+use crate::train::{Hook, Row, Snapshot, Snapshots, Trainer};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -25,66 +28,50 @@ use tch::Device;
 /// The experiment: one run per K, sharing everything else.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RingExperiment {
+    /// The method preset every run uses (`None`: the base config's own
+    /// critic and step).
+    pub method: Option<String>,
     /// Persistency levels to run; the first is the baseline whose final W1
     /// the others must reach (put 1 first for the paper's comparison).
     pub ks: Vec<usize>,
     /// The config every run starts from (`step.k` is replaced per run).
     pub base: RunConfig,
-    /// Where the run directories, plots and summary go.
-    pub out: PathBuf,
     /// Trailing window (in evaluations) for "final" and "reached".
     pub window: usize,
-    /// A checkpoint of each run every this many epochs (and after the last).
-    #[serde(default = "default_checkpoint_every")]
-    pub checkpoint_every: usize,
-}
-
-fn default_checkpoint_every() -> usize {
-    crate::runs::DEFAULT_CHECKPOINT_EVERY
 }
 
 impl RingExperiment {
-    /// The paper's setting with `constraint` and the given K values.
-    pub fn new(ks: Vec<usize>, constraint: Constraint, out: impl Into<PathBuf>) -> Self {
-        let mut base = RunConfig::default();
-        base.critic = CriticConfig::W1 { net: base.critic.net().clone(), constraint };
-        RingExperiment { ks, base, out: out.into(), window: 5, checkpoint_every: default_checkpoint_every() }
+    /// The paper's setting (000 §5) with the method preset `method` and
+    /// K ∈ {1, 3, 5, 10}.
+    pub fn new(method: &str) -> Self {
+        RingExperiment { method: Some(method.into()), ks: vec![1, 3, 5, 10], base: RunConfig::default(), window: 5 }
     }
 
-    /// Checks the K list and the base config.
-    pub fn validate(&self) -> Result<()> {
-        if self.ks.is_empty() {
-            return Err(Error::config("k", "give at least one persistency level"));
-        }
-        if let Some(pos) = self.ks.iter().position(|&k| k == 0) {
-            return Err(Error::config("k", format!("persistency levels must be ≥ 1 (entry {} is 0)", pos + 1)));
-        }
-        let mut seen = self.ks.clone();
-        seen.sort_unstable();
-        seen.dedup();
-        if seen.len() != self.ks.len() {
-            return Err(Error::config("k", "persistency levels must be distinct"));
-        }
-        if self.window == 0 {
-            return Err(Error::config("window", "must be ≥ 1"));
-        }
-        if self.checkpoint_every == 0 {
-            return Err(Error::config("checkpoint_every", "must be ≥ 1"));
-        }
-        self.base.validate()
+    /// The runs of `base` as it is (its own critic and step) at K ∈ {1, 3, 5, 10}.
+    pub fn from_config(base: RunConfig) -> Self {
+        RingExperiment { method: None, ks: vec![1, 3, 5, 10], base, window: 5 }
+    }
+
+    /// The persistency levels; the first is the baseline.
+    pub fn ks(mut self, ks: Vec<usize>) -> Self {
+        self.ks = ks;
+        self
     }
 
     /// The config of the run with persistency `k`.
-    pub fn config_for(&self, k: usize) -> RunConfig {
-        let mut cfg = self.base.clone();
-        cfg.step = cfg.step.with_k(k);
-        cfg
+    pub fn config_for(&self, k: usize) -> Result<RunConfig> {
+        let cfg = match &self.method {
+            Some(m) => preset(m, &self.base)?,
+            None => self.base.clone(),
+        };
+        Ok(cfg.k(k))
     }
 
-    /// The method's name for titles: `W1-FE-LP`, `W2-FE`, `WGAN-GP (adversarial)`, …
+    /// The method's name for titles: `W1-FE-LP`, `W2-FE`, `W1-LP (adversarial)`, …
     pub fn method_name(&self) -> String {
-        let critic = self.base.critic.name().to_uppercase();
-        match &self.base.step {
+        let cfg = self.config_for(1).unwrap_or_else(|_| self.base.clone());
+        let critic = cfg.critic.name().to_uppercase();
+        match &cfg.step {
             StepConfig::Euler { .. } => match critic.strip_prefix("W1-") {
                 Some(c) => format!("W1-FE-{c}"),
                 None => format!("{critic}-FE"),
@@ -92,107 +79,102 @@ impl RingExperiment {
             other => format!("{critic} ({})", other.name()),
         }
     }
+}
 
-    /// Epochs at which the evolution panels are taken: 0, E/4, E/2, E.
-    pub fn snapshot_epochs(&self) -> Vec<usize> {
-        let e = self.base.train.epochs;
-        let mut v = vec![0, e / 4, e / 2, e];
-        v.dedup();
-        v
-    }
+/// Snapshots at 0, E/4, E/2 and E, kept in the run's `snapshots.json` so
+/// that a resumed run has the earlier ones.
+struct SnapshotFile {
+    path: PathBuf,
+    snaps: Snapshots,
+}
 
-    /// Runs every K from the start, writes `experiment.json` (this
-    /// experiment, for [`RingExperiment::resume`]), each run directory
-    /// (`k{K}/config.toml`, `history.csv`, `history.json`, `checkpoint.ot`,
-    /// `snapshots.json`, `transport.png|svg`, `evolution.png`) and the
-    /// comparison (`w1_epoch.png|svg`, `w1_seconds.png|svg`, `summary.md`,
-    /// `summary.json`). `progress(k, trainer, row)` is called at every
-    /// evaluation.
-    pub fn run(&self, device: Device, progress: impl FnMut(usize, &Trainer, &Row)) -> Result<RingSummary> {
-        self.validate()?;
-        crate::io::create_dir_all(&self.out)?;
-        let json = serde_json::to_string_pretty(self).map_err(|e| Error::input(e.to_string()))?;
-        crate::io::write_atomic(self.out.join("experiment.json"), json.as_bytes())?;
-        for &k in &self.ks {
-            crate::runs::remove_run_files(&self.out.join(format!("k{k}")))?;
+impl SnapshotFile {
+    fn open(dir: &Path, epochs: usize) -> Result<Self> {
+        let path = dir.join("snapshots.json");
+        let mut snaps = Snapshots::quarters(epochs);
+        if path.exists() {
+            snaps.taken = crate::io::read_json(&path, "snapshots")?;
         }
-        self.train_all(device, progress)
+        Ok(SnapshotFile { path, snaps })
     }
 
-    /// The experiment written to `out/experiment.json` by [`RingExperiment::run`].
-    pub fn load(out: &Path) -> Result<Self> {
-        let path = out.join("experiment.json");
-        let text = crate::io::read_to_string(&path)?;
-        let mut exp: RingExperiment =
-            serde_json::from_str(&text).map_err(|e| Error::file(&path, format!("not a ring experiment: {e}")))?;
-        exp.out = out.to_path_buf();
-        exp.validate()?;
-        Ok(exp)
+    fn save_if_new(&mut self, before: usize) -> Result<()> {
+        if self.snaps.taken.len() != before {
+            crate::io::write_json(&self.path, &self.snaps.taken)?;
+        }
+        Ok(())
     }
+}
 
-    /// Continues every run from its last checkpoint (finished runs are
-    /// read back), then writes the plots and the summary as
-    /// [`RingExperiment::run`] does.
-    pub fn resume(&self, device: Device, progress: impl FnMut(usize, &Trainer, &Row)) -> Result<RingSummary> {
-        self.validate()?;
-        self.train_all(device, progress)
+impl Hook for SnapshotFile {
+    fn on_eval(&mut self, t: &Trainer, row: &Row) -> Result<()> {
+        let n = self.snaps.taken.len();
+        self.snaps.on_eval(t, row)?;
+        self.save_if_new(n)
     }
+}
 
-    fn train_all(&self, device: Device, mut progress: impl FnMut(usize, &Trainer, &Row)) -> Result<RingSummary> {
-        let snaps_at = self.snapshot_epochs();
-        let mut runs = Vec::new();
+impl Experiment for RingExperiment {
+    const KIND: &'static str = "ring";
+    type Context = ();
+    type Summary = RingSummary;
+
+    fn validate(&self) -> Result<()> {
+        check_ks(&self.ks, "ks", false)?;
+        if self.window == 0 {
+            return Err(Error::config("window", "must be ≥ 1"));
+        }
         for &k in &self.ks {
-            let cfg = self.config_for(k);
-            let dir = self.out.join(format!("k{k}"));
-            crate::runs::create_dir(&dir, &cfg, None)?;
-            let snaps_path = dir.join("snapshots.json");
-            let mut snaps: Vec<Snapshot> = if snaps_path.exists() {
-                serde_json::from_str(&crate::io::read_to_string(&snaps_path)?)
-                    .map_err(|e| Error::file(&snaps_path, format!("invalid snapshots: {e}")))?
-            } else {
-                Vec::new()
-            };
-            let mut failed: Option<Error> = None;
-            let opts = crate::runs::RunOptions { checkpoint_every: self.checkpoint_every };
-            let outcome = crate::runs::train_dir(&dir, device, opts, |t, row| {
-                progress(k, t, row);
-                if failed.is_none() && snaps_at.contains(&t.epoch()) {
-                    let saved = t.snapshot().and_then(|s| {
-                        snaps.retain(|old| old.epoch != s.epoch);
-                        snaps.push(s);
-                        let json = serde_json::to_string(&snaps).map_err(|e| Error::input(e.to_string()))?;
-                        crate::io::write_atomic(&snaps_path, json.as_bytes())
-                    });
-                    failed = saved.err();
-                }
-            })?;
-            if let Some(e) = failed {
-                return Err(e);
-            }
-            if let crate::runs::Outcome::Diverged { message, .. } = outcome {
-                return Err(Error::input(format!("K={k}: {message}")));
-            }
-            snaps.sort_by_key(|s| s.epoch);
-            let history = History::load_csv(dir.join("history.csv"))?;
+            self.config_for(k)?.validate()?;
+        }
+        Ok(())
+    }
+
+    fn runs(&self) -> Result<Vec<RunSpec>> {
+        let method = self.method.clone().unwrap_or_else(|| self.method_name());
+        self.ks
+            .iter()
+            .map(|&k| {
+                let config = self.config_for(k)?;
+                let labels = RunLabels { method: method.clone(), k, seed: config.train.seed };
+                Ok(RunSpec { name: format!("k{k}"), config, labels })
+            })
+            .collect()
+    }
+
+    fn context(&self, _device: Device) -> Result<()> {
+        Ok(())
+    }
+
+    fn hooks(&self, run: &RunSpec, dir: &Path) -> Result<Vec<Box<dyn Hook>>> {
+        Ok(vec![Box::new(SnapshotFile::open(dir, run.config.train.epochs)?)])
+    }
+
+    fn summarise(&self, _ctx: &(), runs: &[FinishedRun], _device: Device) -> Result<RingSummary> {
+        let method = self.method_name();
+        let mut histories = vec![];
+        let mut snapshots = vec![];
+        for r in runs {
+            let k = r.spec.labels.k;
+            let path = r.dir.join("snapshots.json");
+            let snaps: Vec<Snapshot> = if path.exists() { crate::io::read_json(&path, "snapshots")? } else { vec![] };
             if let Some(last) = snaps.last() {
-                let p = transport_plot(last, k, &self.method_name())?;
-                p.save(dir.join("transport.png"))?;
-                p.save(dir.join("transport.svg"))?;
+                let p = transport_plot(last, k, &method)?;
+                p.save(r.dir.join("transport.png"))?;
+                p.save(r.dir.join("transport.svg"))?;
             }
-            let panels = snaps.iter().map(|s| transport_plot(s, k, &self.method_name())).collect::<Result<Vec<_>>>()?;
-            TransportPanels::new(panels).save(dir.join("evolution.png"))?;
-            runs.push((k, history));
+            let panels = snaps.iter().map(|s| transport_plot(s, k, &method)).collect::<Result<Vec<_>>>()?;
+            TransportPanels::new(panels).save(r.dir.join("evolution.png"))?;
+            histories.push((k, r.history.rows.clone()));
+            snapshots.push((k, snaps));
         }
-        let summary = RingSummary::from_runs(&runs, self.window, &self.method_name())?;
-        let (by_epoch, by_time) = summary.charts(&runs);
-        by_epoch.save(self.out.join("w1_epoch.png"))?;
-        by_epoch.save(self.out.join("w1_epoch.svg"))?;
-        by_time.save(self.out.join("w1_seconds.png"))?;
-        by_time.save(self.out.join("w1_seconds.svg"))?;
-        crate::io::write_atomic(self.out.join("summary.md"), summary.table().as_bytes())?;
-        let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::input(e.to_string()))?;
-        crate::io::write_atomic(self.out.join("summary.json"), json.as_bytes())?;
+        let mut summary = RingSummary::from_runs(&histories, self.window, &method)?;
+        summary.snapshots = snapshots;
         Ok(summary)
+    }
+
+    fn base_mut(&mut self) -> Option<&mut RunConfig> {
+        Some(&mut self.base)
     }
 }
 
@@ -221,6 +203,15 @@ pub struct KResult {
     pub reach_seconds: Option<f64>,
 }
 
+/// One K's W1 curve.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Curve {
+    pub k: usize,
+    pub epoch: Vec<f64>,
+    pub seconds: Vec<f64>,
+    pub w1: Vec<f64>,
+}
+
 /// The comparison of the persistency levels against the baseline (first K).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RingSummary {
@@ -231,6 +222,11 @@ pub struct RingSummary {
     pub threshold: f64,
     pub window: usize,
     pub results: Vec<KResult>,
+    /// Every K's W1 against epoch and seconds.
+    pub curves: Vec<Curve>,
+    /// Every K's snapshots at 0, E/4, E/2, E (not in `summary.json`).
+    #[serde(skip)]
+    pub snapshots: Vec<(usize, Vec<Snapshot>)>,
 }
 
 /// Trailing means of `w1` over `window` rows (shorter at the start).
@@ -245,31 +241,63 @@ pub fn trailing_mean(rows: &[Row], window: usize) -> Vec<f64> {
 }
 
 impl RingSummary {
-    /// Builds the summary from `(k, history)` pairs; the first is the baseline.
-    pub fn from_runs(runs: &[(usize, History)], window: usize, critic: &str) -> Result<Self> {
+    /// Builds the summary from `(k, rows)` pairs; the first is the baseline.
+    pub fn from_runs(runs: &[(usize, Vec<Row>)], window: usize, critic: &str) -> Result<Self> {
         let (baseline_k, base) = runs.first().ok_or_else(|| Error::input("no runs to summarise"))?;
-        let final_of = |h: &History| -> Result<f64> {
-            let m = trailing_mean(&h.rows, window);
+        let final_of = |rows: &[Row]| -> Result<f64> {
+            let m = trailing_mean(rows, window);
             m.last().copied().ok_or_else(|| Error::input("a run has no evaluations"))
         };
         let threshold = final_of(base)?;
         let mut results = Vec::new();
-        for (k, h) in runs {
-            let means = trailing_mean(&h.rows, window);
-            let last = h.rows.last().ok_or_else(|| Error::input(format!("run K={k} has no evaluations")))?;
+        let mut curves = Vec::new();
+        for (k, rows) in runs {
+            let means = trailing_mean(rows, window);
+            let last = rows.last().ok_or_else(|| Error::input(format!("run K={k} has no evaluations")))?;
             // Skip the evaluation before training (epoch 0).
-            let hit = h.rows.iter().zip(&means).find(|(r, &m)| r.epoch > 0 && m <= threshold);
+            let hit = rows.iter().zip(&means).find(|(r, &m)| r.epoch > 0 && m <= threshold);
             results.push(KResult {
                 k: *k,
                 epochs: last.epoch,
                 seconds: last.seconds,
                 last_w1: last.w1,
-                final_w1: final_of(h)?,
+                final_w1: final_of(rows)?,
                 reach_epoch: hit.map(|(r, _)| r.epoch),
                 reach_seconds: hit.map(|(r, _)| r.seconds),
             });
+            curves.push(Curve {
+                k: *k,
+                epoch: rows.iter().map(|r| r.epoch as f64).collect(),
+                seconds: rows.iter().map(|r| r.seconds).collect(),
+                w1: rows.iter().map(|r| r.w1).collect(),
+            });
         }
-        Ok(RingSummary { critic: critic.to_string(), baseline_k: *baseline_k, threshold, window, results })
+        Ok(RingSummary {
+            critic: critic.to_string(),
+            baseline_k: *baseline_k,
+            threshold,
+            window,
+            results,
+            curves,
+            snapshots: vec![],
+        })
+    }
+
+    /// K's line.
+    pub fn result(&self, k: usize) -> Option<&KResult> {
+        self.results.iter().find(|r| r.k == k)
+    }
+
+    /// "0.56 of K=1's epochs (440 vs 780)", "never reached" or "not run".
+    pub fn reach_ratio(&self, k: usize) -> String {
+        let base = self.results.first().and_then(|r| r.reach_epoch);
+        match (self.result(k), base) {
+            (Some(KResult { reach_epoch: Some(e), .. }), Some(b)) => {
+                format!("{:.2} of K={}'s epochs ({e} vs {b})", *e as f64 / b as f64, self.baseline_k)
+            }
+            (Some(_), _) => "never reached".into(),
+            (None, _) => "not run".into(),
+        }
     }
 
     /// The table `make demo` prints (Markdown).
@@ -282,7 +310,8 @@ impl RingSummary {
              means over the last {} evaluations)\n",
             self.critic, self.baseline_k, self.threshold, self.window
         );
-        let _ = writeln!(s, "| K | final W1 | last W1 | reached at epoch | at seconds | epochs vs K={} | seconds vs K={} | total seconds |", self.baseline_k, self.baseline_k);
+        let b = self.baseline_k;
+        let _ = writeln!(s, "| K | final W1 | last W1 | reached at epoch | at seconds | epochs vs K={b} | seconds vs K={b} | total seconds |");
         let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
         for r in &self.results {
             let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
@@ -302,23 +331,46 @@ impl RingSummary {
         s
     }
 
-    /// W1 against epoch and against training seconds, one curve per K (Fig. 2).
-    pub fn charts(&self, runs: &[(usize, History)]) -> (LineChart, LineChart) {
-        let title = format!("{} on the ring", self.critic);
-        let mut by_epoch = LineChart::new(&title, "epoch", "exact W1 (512 vs 512)");
-        let mut by_time = LineChart::new(&title, "training seconds", "exact W1 (512 vs 512)");
-        for (k, h) in runs {
-            let x: Vec<f64> = h.rows.iter().map(|r| r.epoch as f64).collect();
-            let t: Vec<f64> = h.rows.iter().map(|r| r.seconds).collect();
-            let y: Vec<f64> = h.rows.iter().map(|r| r.w1).collect();
-            by_epoch.series.push(Series::new(format!("K={k}"), x, y.clone()));
-            by_time.series.push(Series::new(format!("K={k}"), t, y));
+    /// W1 against epoch, one curve per K (000 Fig. 2).
+    pub fn by_epoch(&self) -> LineChart {
+        self.chart("epoch", |c| c.epoch.clone())
+    }
+
+    /// W1 against training seconds, one curve per K.
+    pub fn by_seconds(&self) -> LineChart {
+        self.chart("training seconds", |c| c.seconds.clone())
+    }
+
+    fn chart(&self, xlabel: &str, x: impl Fn(&Curve) -> Vec<f64>) -> LineChart {
+        let mut chart = LineChart::new(format!("{} on the ring", self.critic), xlabel, "exact W1 (512 vs 512)");
+        for c in &self.curves {
+            chart.series.push(Series::new(format!("K={}", c.k), x(c), c.w1.clone()));
         }
-        (by_epoch, by_time)
+        chart
+    }
+
+    /// Every K's generator after training: arrows from the source sample to
+    /// its image (000 Fig. 1).
+    pub fn final_transport(&self) -> Result<TransportPanels> {
+        let panels = self
+            .snapshots
+            .iter()
+            .filter_map(|(k, s)| s.last().map(|s| transport_plot(s, *k, &self.critic)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(TransportPanels::new(panels))
     }
 }
 
-/// Reads the histories of an experiment directory back (`k*/history.csv`).
-pub fn load_histories(out: &Path, ks: &[usize]) -> Result<Vec<(usize, History)>> {
-    ks.iter().map(|&k| Ok((k, History::load_csv(out.join(format!("k{k}")).join("history.csv"))?))).collect()
+impl Report for RingSummary {
+    fn markdown(&self) -> String {
+        self.table()
+    }
+
+    fn save_figures(&self, out: &Path) -> Result<()> {
+        for (name, chart) in [("w1_epoch", self.by_epoch()), ("w1_seconds", self.by_seconds())] {
+            chart.save(out.join(format!("{name}.png")))?;
+            chart.save(out.join(format!("{name}.svg")))?;
+        }
+        Ok(())
+    }
 }

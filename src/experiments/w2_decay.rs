@@ -14,19 +14,21 @@
 //! **rate** is fitted (least squares on `log ratio` against t, through the
 //! origin) only on measurements above twice the floor.
 
-use super::methods::preset;
+use super::{check_ks, Experiment, FinishedRun, Report, RunSpec};
+use crate::config::{preset, RunConfig};
 use crate::error::{Error, Result};
 use crate::flow::StepConfig;
 use crate::metrics::emd;
-use crate::plot::{LineChart, Series};
-use crate::train::{RunConfig, Trainer};
+use crate::plot::{Figure, LineChart, Series};
+use crate::runs::RunLabels;
+use crate::train::Trainer;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::Path;
 use tch::Device;
 
 /// The experiment's settings.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct W2DecayExperiment {
     /// The base config (data, networks, schedule); critic and step come from
     /// the `w2fe` preset with `eps` and each K.
@@ -35,7 +37,6 @@ pub struct W2DecayExperiment {
     pub eps: f64,
     /// Persistency levels to compare.
     pub ks: Vec<usize>,
-    pub out: PathBuf,
 }
 
 /// One K's measurements.
@@ -125,21 +126,33 @@ impl DecaySummary {
     }
 }
 
+impl Report for DecaySummary {
+    fn markdown(&self) -> String {
+        self.table()
+    }
+
+    fn save_figures(&self, out: &Path) -> Result<()> {
+        self.chart().save(out.join("decay.png"))?;
+        self.chart().save(out.join("decay.svg"))
+    }
+}
+
 impl W2DecayExperiment {
-    /// W2-FE from N(0, I) to the ring, ε = 0.2, K ∈ {1, 10, 50}, `epochs`
-    /// epochs. The learning rates are 1e-3 (not the ring's 1e-4) and the
-    /// critic takes 20 steps per epoch, so that the potential is close to
-    /// converged and the generator can follow the targets: at 1e-4 even K = 50
-    /// moves the generator far less than one Euler step per epoch.
-    pub fn new(epochs: usize, out: impl Into<PathBuf>) -> Self {
-        let mut base = RunConfig::default();
-        base.train.epochs = epochs;
-        base.train.eval_every = 1;
-        base.train.critic_iters = 20;
+    /// W2-FE from N(0, I) to the ring, ε = 0.2, K ∈ {1, 10, 50}, 30 epochs.
+    /// The learning rates are 1e-3 (not the ring's 1e-4) and the critic
+    /// takes 20 steps per epoch, so that the potential is close to converged
+    /// and the generator can follow the targets: at 1e-4 even K = 50 moves
+    /// the generator far less than one Euler step per epoch.
+    pub fn new() -> Self {
         let adam = crate::optim::AdamConfig { lr: 1e-3, ..Default::default() };
-        base.train.generator_opt = adam;
-        base.train.critic_opt = adam;
-        W2DecayExperiment { base, eps: 0.2, ks: vec![1, 10, 50], out: out.into() }
+        let base = RunConfig::default().epochs(30).eval_every(1).critic_iters(20).adam(adam);
+        W2DecayExperiment { base, eps: 0.2, ks: vec![1, 10, 50] }
+    }
+
+    /// The persistency levels.
+    pub fn ks(mut self, ks: Vec<usize>) -> Self {
+        self.ks = ks;
+        self
     }
 
     /// The run config for persistency `k`.
@@ -147,47 +160,67 @@ impl W2DecayExperiment {
         if !(self.eps > 0.0 && self.eps <= 1.0) {
             return Err(Error::config("eps", format!("the Euler step must be in (0, 1], got {}", self.eps)));
         }
-        let mut cfg = preset("w2fe", &self.base)?;
-        cfg.step = StepConfig::Euler { eps: self.eps, k };
-        cfg.train.eval_every = 1;
-        cfg.validate()?;
-        Ok(cfg)
+        Ok(preset("w2fe", &self.base)?.step(StepConfig::Euler { eps: self.eps, k }).eval_every(1))
+    }
+}
+
+impl Default for W2DecayExperiment {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Experiment for W2DecayExperiment {
+    const KIND: &'static str = "w2-decay";
+    type Context = ();
+    type Summary = DecaySummary;
+
+    fn validate(&self) -> Result<()> {
+        check_ks(&self.ks, "ks", false)?;
+        for &k in &self.ks {
+            self.config_for(k)?.validate()?;
+        }
+        Ok(())
     }
 
-    /// Runs every K; writes `decay.{png,svg}`, `decay.md`, `decay.json`.
-    pub fn run(&self, device: Device, mut progress: impl FnMut(usize, &Trainer)) -> Result<DecaySummary> {
-        if self.ks.is_empty() || self.ks.contains(&0) {
-            return Err(Error::config("k", format!("give persistency levels ≥ 1, got {:?}", self.ks)));
-        }
-        crate::io::create_dir_all(&self.out)?;
-        let mut runs = vec![];
-        let mut floor = f64::NAN;
-        for &k in &self.ks {
-            let mut t = Trainer::new(self.config_for(k)?, device)?;
-            t.run(|t, _| {
-                progress(k, t);
-                Ok(())
-            })?;
-            if floor.is_nan() {
-                // An independent target sample of the evaluation size, drawn
-                // after training so the run's random stream is untouched.
-                let mut other = t.config().target.build(t.config().train.seed.wrapping_add(7919), device)?;
-                let x = other.sample(t.config().train.eval_size, device)?;
-                floor = emd::wasserstein(&x, t.fixed_samples().1, 2)?;
-            }
-            let rows = &t.history().rows;
-            let times: Vec<f64> = rows.iter().map(|r| r.epoch as f64 * self.eps).collect();
-            let w2: Vec<f64> = rows.iter().map(|r| r.w2).collect();
-            let rate = fitted_rate(&times, &w2, floor);
-            runs.push(DecayRun { k, t: times, w2, rate });
-        }
-        let summary = DecaySummary { eps: self.eps, floor, runs };
-        use crate::plot::Figure;
-        summary.chart().save(self.out.join("decay.png"))?;
-        summary.chart().save(self.out.join("decay.svg"))?;
-        crate::io::write_atomic(self.out.join("decay.md"), summary.table().as_bytes())?;
-        let json = serde_json::to_string_pretty(&summary).map_err(|e| Error::input(e.to_string()))?;
-        crate::io::write_atomic(self.out.join("decay.json"), json.as_bytes())?;
-        Ok(summary)
+    fn runs(&self) -> Result<Vec<RunSpec>> {
+        self.ks
+            .iter()
+            .map(|&k| {
+                let config = self.config_for(k)?;
+                let labels = RunLabels { method: "w2fe".into(), k, seed: config.train.seed };
+                Ok(RunSpec { name: format!("k{k}"), config, labels })
+            })
+            .collect()
+    }
+
+    fn context(&self, _device: Device) -> Result<()> {
+        Ok(())
+    }
+
+    fn summarise(&self, _ctx: &(), runs: &[FinishedRun], device: Device) -> Result<DecaySummary> {
+        let first = runs.first().ok_or_else(|| Error::input("no runs to summarise"))?;
+        // The sampling floor: the fixed target sample against an independent
+        // one of the same size (a fresh trainer draws the same fixed sample).
+        let cfg = &first.spec.config;
+        let fixed_x = Trainer::new(cfg.clone(), device)?.fixed_samples().1.shallow_clone();
+        let mut other = cfg.target.build(cfg.train.seed.wrapping_add(7919), device)?;
+        crate::device::seed_all(cfg.train.seed.wrapping_add(7919));
+        let x = other.sample(cfg.train.eval_size, device)?;
+        let floor = emd::wasserstein(&x, &fixed_x, 2)?;
+        let runs = runs
+            .iter()
+            .map(|r| {
+                let times: Vec<f64> = r.history.rows.iter().map(|row| row.epoch as f64 * self.eps).collect();
+                let w2: Vec<f64> = r.history.rows.iter().map(|row| row.w2).collect();
+                let rate = fitted_rate(&times, &w2, floor);
+                DecayRun { k: r.spec.labels.k, t: times, w2, rate }
+            })
+            .collect();
+        Ok(DecaySummary { eps: self.eps, floor, runs })
+    }
+
+    fn base_mut(&mut self) -> Option<&mut RunConfig> {
+        Some(&mut self.base)
     }
 }

@@ -118,6 +118,21 @@ pub fn points(t: &Tensor, what: &str) -> Result<(Vec<f64>, usize, usize)> {
     Ok((v, n, d))
 }
 
+/// The rows of an `n×2` tensor as plot points `[x, y]`.
+pub fn points2(t: &Tensor, what: &str) -> Result<Vec<[f64; 2]>> {
+    let (v, _, d) = points(t, what)?;
+    if d != 2 {
+        return Err(Error::input(format!("{what}: expected 2D points, got shape {:?}", t.size())));
+    }
+    Ok(v.chunks_exact(2).map(|c| [c[0], c[1]]).collect())
+}
+
+/// Plot points as an `n×2` f32 tensor on `device`.
+pub fn tensor2(points: &[[f64; 2]], device: tch::Device) -> Result<Tensor> {
+    let flat: Vec<f32> = points.iter().flat_map(|p| [p[0] as f32, p[1] as f32]).collect();
+    Ok(Tensor::from_slice(&flat).f_reshape([points.len() as i64, 2])?.f_to_device(device)?)
+}
+
 /// Exact `W_p` (p = 1 or 2) with Euclidean ground distance between the rows
 /// of `x` and `y`, both `n×d` with uniform weights:
 /// `W_p = (min_σ (1/n) Σ_i |x_i − y_σ(i)|^p)^{1/p}`.

@@ -1,6 +1,7 @@
 //! Runs that survive and compare: run directories with checkpoints
-//! ([`checkpoint`]), resumable training ([`train_dir`]), sweeps over K, seeds
-//! and methods ([`sweep`]) and their comparison ([`compare`]).
+//! ([`checkpoint`]), resumable and extendable training ([`train_dir`],
+//! [`extend_dir`]), sweeps over K, seeds and methods ([`sweep`]) and their
+//! comparison ([`compare`]).
 //!
 //! A **run directory** holds:
 //!
@@ -10,25 +11,29 @@
 //! | `run.json` | optional labels for comparisons: method, K, seed ([`RunLabels`]) |
 //! | `status.json` | `running`, `finished` or `diverged`, the epoch, the message ([`Status`]) |
 //! | `checkpoint.ot` | the last checkpoint ([`crate::train::Trainer::state`]) |
+//! | `checkpoint-E.ot` | older checkpoints a [`CheckpointPolicy`] keeps |
 //! | `history.csv`, `history.json` | the evaluations so far |
 //! | `w1.png`, `w1.svg` | exact W1 against epoch, when finished |
 //!
 //! [`train_dir`] starts the run, or continues it from `checkpoint.ot`; on CPU
 //! with the same seed and thread count, the resumed history equals the
 //! uninterrupted one bit for bit (all columns but the wall-clock seconds).
+//! [`extend_dir`] raises a run's epochs, finished or not; the extended run
+//! equals one configured with the longer length from the start.
 
 pub mod checkpoint;
 pub mod compare;
 pub mod sweep;
 
+use crate::config::RunConfig;
 use crate::error::{Error, Result};
 use crate::plot::{Figure, LineChart, Series};
-use crate::train::{Row, RunConfig, Trainer};
+use crate::train::{Evaluator, Hook, Trainer};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use tch::Device;
 
-/// Default `--checkpoint-every`, in epochs.
+/// Default checkpoint interval, in epochs.
 pub const DEFAULT_CHECKPOINT_EVERY: usize = 50;
 
 /// Where a run stands.
@@ -58,13 +63,11 @@ impl Status {
         if !path.exists() {
             return Ok(None);
         }
-        let text = crate::io::read_to_string(&path)?;
-        serde_json::from_str(&text).map(Some).map_err(|e| Error::file(&path, format!("invalid status: {e}")))
+        crate::io::read_json(&path, "a run status").map(Some)
     }
 
     fn write(&self, dir: &Path) -> Result<()> {
-        let s = serde_json::to_string_pretty(self).map_err(|e| Error::input(e.to_string()))?;
-        crate::io::write_atomic(dir.join("status.json"), s.as_bytes())
+        crate::io::write_json(dir.join("status.json"), self)
     }
 }
 
@@ -82,8 +85,7 @@ impl RunLabels {
     pub fn read(dir: &Path) -> Result<RunLabels> {
         let path = dir.join("run.json");
         if path.exists() {
-            let text = crate::io::read_to_string(&path)?;
-            return serde_json::from_str(&text).map_err(|e| Error::file(&path, format!("invalid run labels: {e}")));
+            return crate::io::read_json(&path, "run labels");
         }
         let cfg = RunConfig::load(dir.join("config.toml"))?;
         Ok(RunLabels {
@@ -94,8 +96,7 @@ impl RunLabels {
     }
 
     pub fn write(&self, dir: &Path) -> Result<()> {
-        let s = serde_json::to_string_pretty(self).map_err(|e| Error::input(e.to_string()))?;
-        crate::io::write_atomic(dir.join("run.json"), s.as_bytes())
+        crate::io::write_json(dir.join("run.json"), self)
     }
 }
 
@@ -109,16 +110,47 @@ pub enum OnDivergence {
     Continue,
 }
 
-/// How [`train_dir`] checkpoints.
-#[derive(Clone, Copy, Debug)]
-pub struct RunOptions {
-    /// A checkpoint every this many epochs (and after the last one).
-    pub checkpoint_every: usize,
+/// When to checkpoint and how many checkpoints to keep, apart from how a
+/// checkpoint is written ([`checkpoint`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckpointPolicy {
+    /// A checkpoint every this many epochs, and after the last one.
+    pub every: usize,
+    /// Checkpoints kept: the latest as `checkpoint.ot`, the `keep − 1`
+    /// before it as `checkpoint-E.ot`.
+    pub keep: usize,
 }
 
-impl Default for RunOptions {
+impl Default for CheckpointPolicy {
     fn default() -> Self {
-        RunOptions { checkpoint_every: DEFAULT_CHECKPOINT_EVERY }
+        CheckpointPolicy { every: DEFAULT_CHECKPOINT_EVERY, keep: 1 }
+    }
+}
+
+impl CheckpointPolicy {
+    /// Every `every` epochs, keeping the latest.
+    pub fn every(every: usize) -> Self {
+        CheckpointPolicy { every, keep: 1 }
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        if self.every == 0 {
+            return Err(Error::config("checkpoint_every", "must be ≥ 1, got 0"));
+        }
+        if self.keep == 0 {
+            return Err(Error::config("checkpoint_keep", "must be ≥ 1, got 0"));
+        }
+        Ok(())
+    }
+
+    /// Whether epoch `epoch` of `epochs` gets a checkpoint.
+    pub fn due(&self, epoch: usize, epochs: usize) -> bool {
+        epoch % self.every == 0 || epoch == epochs
+    }
+
+    /// Of the kept epochs (oldest first, the latest included), those to delete.
+    pub fn surplus(&self, kept: &[usize]) -> Vec<usize> {
+        kept[..kept.len().saturating_sub(self.keep)].to_vec()
     }
 }
 
@@ -155,10 +187,11 @@ pub fn create_dir(dir: &Path, cfg: &RunConfig, labels: Option<&RunLabels>) -> Re
 pub const RUN_FILES: &[&str] =
     &["config.toml", "status.json", "checkpoint.ot", "history.csv", "history.json", "snapshots.json", "run.json"];
 
-/// Removes the [`RUN_FILES`] of `dir` (an experiment started again from scratch).
+/// Removes the [`RUN_FILES`] and kept checkpoints of `dir` (a run started
+/// again from scratch).
 pub fn remove_run_files(dir: &Path) -> Result<()> {
-    for f in RUN_FILES {
-        let p = dir.join(f);
+    let kept = checkpoint::kept(dir).into_iter().map(|(_, p)| p);
+    for p in RUN_FILES.iter().map(|f| dir.join(f)).chain(kept) {
         if p.exists() {
             std::fs::remove_file(&p).map_err(|e| Error::file(&p, format!("cannot remove: {e}")))?;
         }
@@ -171,24 +204,71 @@ pub fn has_started(dir: &Path) -> bool {
     dir.join("status.json").exists() || dir.join(checkpoint::CHECKPOINT).exists()
 }
 
+/// The run of `dir` as a trainer: built from `config.toml` on `device` and
+/// restored from `checkpoint.ot` when there is one (a finished run's
+/// trained networks; a fresh trainer otherwise).
+pub fn load_trainer(dir: &Path, device: Device) -> Result<Trainer> {
+    let mut t = Trainer::new(RunConfig::load(dir.join("config.toml"))?, device)?;
+    checkpoint::load(&mut t, dir)?;
+    Ok(t)
+}
+
+/// The [`Hook`] of [`train_dir`]: checkpoints by its policy (with the
+/// history and the status), and keeps the status file up to date.
+struct RunDirHook {
+    dir: PathBuf,
+    policy: CheckpointPolicy,
+    status: Status,
+}
+
+impl RunDirHook {
+    fn save(&mut self, t: &mut Trainer) -> Result<()> {
+        // The guard is checked before the state is taken.
+        let dir = self.dir.as_path();
+        checkpoint::save(t, dir, self.policy.keep > 1)?;
+        let kept: Vec<usize> = checkpoint::kept(dir).into_iter().map(|(e, _)| e).collect();
+        for e in self.policy.surplus(&kept) {
+            checkpoint::remove_kept(dir, e)?;
+        }
+        t.history().save_csv(dir.join("history.csv"))?;
+        t.history().save_json(dir.join("history.json"))?;
+        self.status.epoch = t.epoch();
+        self.status.write(dir)
+    }
+}
+
+impl Hook for RunDirHook {
+    fn on_epoch(&mut self, t: &mut Trainer) -> Result<()> {
+        if self.policy.due(t.epoch(), t.config().train.epochs) {
+            self.save(t)?;
+        }
+        Ok(())
+    }
+}
+
 /// Trains the run of `dir/config.toml` on `device`, continuing from
-/// `dir/checkpoint.ot` when there is one; checkpoints every
-/// `opts.checkpoint_every` epochs and after the last, writes the history at
-/// every checkpoint and the W1 plot at the end. A finished or diverged run
-/// is left as it is. `progress` sees every evaluation.
+/// `dir/checkpoint.ot` when there is one; checkpoints by `policy` (with the
+/// history and the status), writes the W1 plot at the end. `hooks`
+/// (progress, snapshots) see the run. A finished or diverged run is left as
+/// it is.
 ///
-/// A divergence ([`Error::Diverged`]) marks the run `diverged` (keeping the
-/// last good checkpoint) and is returned as [`Outcome::Diverged`]; other
-/// errors are returned as errors.
-pub fn train_dir(
+/// A divergence ([`crate::Error::Diverged`]) marks the run `diverged`
+/// (keeping the last good checkpoint) and is returned as
+/// [`Outcome::Diverged`]; other errors are returned as errors.
+pub fn train_dir(dir: &Path, device: Device, policy: CheckpointPolicy, hooks: &mut [&mut dyn Hook]) -> Result<Outcome> {
+    train_dir_with(dir, device, policy, vec![], hooks)
+}
+
+/// [`train_dir`] with extra evaluators added to the trainer (their values
+/// go into the history).
+pub fn train_dir_with(
     dir: &Path,
     device: Device,
-    opts: RunOptions,
-    mut progress: impl FnMut(&Trainer, &Row),
+    policy: CheckpointPolicy,
+    evaluators: Vec<Box<dyn Evaluator>>,
+    hooks: &mut [&mut dyn Hook],
 ) -> Result<Outcome> {
-    if opts.checkpoint_every == 0 {
-        return Err(Error::config("checkpoint_every", "must be ≥ 1, got 0"));
-    }
+    policy.validate()?;
     let cfg = RunConfig::load(dir.join("config.toml"))?;
     match Status::read(dir)? {
         Some(Status { state: State::Finished, .. }) => return Ok(Outcome::Finished { already: true }),
@@ -197,40 +277,29 @@ pub fn train_dir(
         }
         _ => {}
     }
-    for tmp in checkpoint::stale_temporaries(dir) {
-        // An interrupted write; the previous checkpoint is intact.
+    for tmp in crate::io::stale_temporaries(dir) {
+        // An interrupted write; the previous file is intact.
         let _ = std::fs::remove_file(tmp);
     }
     let epochs = cfg.train.epochs;
     let mut t = Trainer::new(cfg, device)?;
     checkpoint::load(&mut t, dir)?;
-    let mut status = Status { state: State::Running, epoch: t.epoch(), epochs, message: String::new() };
+    // After an extension, a last evaluation the old length forced goes.
+    t.set_epochs(epochs)?;
+    for e in evaluators {
+        t.add_boxed_evaluator(e);
+    }
+    let status = Status { state: State::Running, epoch: t.epoch(), epochs, message: String::new() };
     status.write(dir)?;
-    let result = (|| -> Result<()> {
-        if t.history().rows.is_empty() {
-            let row = t.evaluate()?;
-            progress(&t, &row);
+    let mut own = RunDirHook { dir: dir.to_path_buf(), policy, status };
+    let result = {
+        let mut all: Vec<&mut dyn Hook> = vec![&mut own];
+        for h in hooks.iter_mut() {
+            all.push(&mut **h);
         }
-        while t.epoch() < epochs {
-            t.train_epoch()?;
-            if t.device() == Device::Cpu {
-                t.check_finite()?;
-            }
-            if t.due_for_eval() {
-                let row = t.evaluate()?;
-                progress(&t, &row);
-            }
-            if t.epoch() % opts.checkpoint_every == 0 || t.epoch() == epochs {
-                // The guard is checked before the state is taken.
-                checkpoint::save(&mut t, dir)?;
-                t.history().save_csv(dir.join("history.csv"))?;
-                t.history().save_json(dir.join("history.json"))?;
-                status.epoch = t.epoch();
-                status.write(dir)?;
-            }
-        }
-        Ok(())
-    })();
+        t.fit(&mut all)
+    };
+    let mut status = own.status;
     match result {
         Ok(()) => {
             w1_chart(dir, &t)?;
@@ -252,9 +321,41 @@ pub fn train_dir(
     }
 }
 
+/// Raises the run of `dir` to `epochs` epochs (finished or not): rewrites
+/// `config.toml` and marks a finished run running again, so that the next
+/// [`train_dir`] continues from its checkpoint. The extended run equals one
+/// configured with `epochs` from the start (the random streams depend on
+/// the seed and the epoch only; an evaluation the old length forced off the
+/// `eval_every` grid is dropped). Refuses fewer epochs than trained and a
+/// diverged run.
+pub fn extend_dir(dir: &Path, epochs: usize) -> Result<()> {
+    let path = dir.join("config.toml");
+    let mut cfg = RunConfig::load(&path)?;
+    let status = Status::read(dir)?;
+    if let Some(s) = &status {
+        if s.state == State::Diverged {
+            return Err(Error::file(dir, format!("diverged ({}); it cannot be extended", s.message)));
+        }
+        if epochs < s.epoch {
+            return Err(Error::config(
+                "train.epochs",
+                format!("{} has trained {} epochs; it cannot be shortened to {epochs}", dir.display(), s.epoch),
+            ));
+        }
+    }
+    cfg.train.epochs = epochs;
+    cfg.validate()?;
+    crate::io::write_atomic(&path, cfg.to_toml()?.as_bytes())?;
+    if let Some(mut s) = status {
+        s.state = State::Running;
+        s.epochs = epochs;
+        s.write(dir)?;
+    }
+    Ok(())
+}
+
 fn w1_chart(dir: &Path, t: &Trainer) -> Result<()> {
-    let h = t.history();
-    let (x, y) = h.column(|r| r.w1);
+    let (x, y) = t.history().column(|r| r.w1);
     let chart = LineChart::new("exact W1 to the target", "epoch", "exact W1").with(Series::new("W1", x, y));
     chart.save(dir.join("w1.png"))?;
     chart.save(dir.join("w1.svg"))

@@ -1,9 +1,10 @@
 //! The `wgflow` command line.
 //!
 //! ```text
-//! wgflow run ring --k 1,3,5,10 --critic lp --out runs/ring [--epochs N] [--seed S] [--device D]
-//! wgflow run --config run.toml --out runs/x [--checkpoint-every N] [--on-divergence stop|continue]
-//! wgflow run --resume runs/x
+//! wgflow run ring|ot-maps|adaptation|w2-decay|image-gan|two-delta [flags]   (`wgflow run EXPERIMENT --help`)
+//! wgflow run --config run.toml --out runs/x [--method M] [--k K] [--checkpoint-every N] [--on-divergence stop|continue]
+//! wgflow run --resume runs/x [--epochs N]
+//! wgflow methods
 //! wgflow sweep run.toml --k 1,3,5,10 --seeds 0..5 [--methods …] [--jobs N] [--emit slurm]
 //! wgflow compare runs/sweep [--metric w1|w2] [--threshold X] [--out DIR]
 //! wgflow data fetch mnist|fashion-mnist|usps|cifar10 [--dir DIR] [--verify] [--offline]
@@ -20,6 +21,7 @@ mod data;
 mod emd;
 mod fid;
 mod knn;
+mod methods;
 mod run;
 mod sweep;
 
@@ -38,6 +40,8 @@ struct Cli {
 enum Command {
     /// Run a paper's experiment, or one resumable run (--config/--out, --resume DIR).
     Run(run::RunArgs),
+    /// List the method presets: what each is and where it comes from.
+    Methods,
     /// Download, check and cache the image data sets.
     Data(data::DataArgs),
     /// Exact Wasserstein distance W1 or W2 between two point sets (.npy).
@@ -89,6 +93,7 @@ fn main() -> ExitCode {
 fn dispatch(cli: Cli) -> wgflow::Result<()> {
     match cli.command {
         Command::Run(args) => run::run(args),
+        Command::Methods => methods::run(),
         Command::Data(args) => data::run(args),
         Command::Emd(args) => emd::run(args),
         Command::Knn(args) => knn::run(args),

@@ -2,9 +2,10 @@
 
 use clap::ValueEnum;
 use std::path::PathBuf;
-use wgflow::runs::sweep::{parse_seeds, run_local, slurm_script, LocalOptions, SlurmOptions, Sweep};
-use wgflow::runs::OnDivergence;
-use wgflow::train::RunConfig;
+use std::process::{Child, Command, Stdio};
+use wgflow::config::RunConfig;
+use wgflow::runs::sweep::{parse_seeds, slurm_script, PlannedRun, SlurmOptions, Sweep};
+use wgflow::runs::{OnDivergence, State, Status};
 use wgflow::Error;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -62,7 +63,7 @@ pub fn run(args: SweepArgs) -> wgflow::Result<()> {
     if let Some(0) = args.epochs {
         return Err(Error::config("--epochs", "must be ≥ 1, got 0"));
     }
-    let seeds = parse_seeds(&args.seeds)?;
+    let seeds = parse_seeds(&args.seeds).map_err(super::run::flags(&[]))?;
     let mut base = RunConfig::load(&args.config)?;
     if let Some(e) = args.epochs {
         base.train.epochs = e;
@@ -71,7 +72,7 @@ pub fn run(args: SweepArgs) -> wgflow::Result<()> {
         wgflow::device::choose_device(Some(d))?;
     }
     let methods = args.methods.clone().unwrap_or_default();
-    let sweep = Sweep::plan(&args.out, &base, &methods, &args.k, &seeds)?;
+    let sweep = Sweep::plan(&args.out, &base, &methods, &args.k, &seeds).map_err(super::run::flags(&[]))?;
     let exe = std::env::current_exe().map_err(|e| Error::input(format!("cannot find the wgflow binary: {e}")))?;
     if let Some(Emit::Slurm) = args.emit {
         sweep.prepare()?;
@@ -114,4 +115,127 @@ pub fn run(args: SweepArgs) -> wgflow::Result<()> {
     }
     println!("compare with `wgflow compare {}`", args.out.display());
     Ok(())
+}
+
+/// How [`run_local`] runs the grid.
+#[derive(Clone, Debug)]
+struct LocalOptions {
+    /// The `wgflow` binary to run (`std::env::current_exe()` from the CLI).
+    exe: PathBuf,
+    /// Runs at a time.
+    jobs: usize,
+    /// A device for every run (`--device`); `None`: one CUDA device per job
+    /// slot when libtorch sees GPUs, else the children's default.
+    device: Option<String>,
+    checkpoint_every: usize,
+    on_divergence: OnDivergence,
+}
+
+/// What a sweep did.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct SweepReport {
+    /// Already finished before this sweep (skipped).
+    skipped: Vec<PathBuf>,
+    /// Finished by this sweep.
+    finished: Vec<PathBuf>,
+    /// Stopped by the divergence guard, with the message.
+    diverged: Vec<(PathBuf, String)>,
+    /// Not run because an earlier run diverged (`--on-divergence stop`).
+    not_started: Vec<PathBuf>,
+}
+
+/// Runs the grid as `wgflow run --resume DIR` child processes, `jobs` at a
+/// time; each child's output goes to `DIR/log.txt`. A child that fails (not
+/// a divergence) is an error naming its directory and log.
+fn run_local(sweep: &Sweep, opts: &LocalOptions, mut progress: impl FnMut(&str)) -> wgflow::Result<SweepReport> {
+    if opts.jobs == 0 {
+        return Err(Error::config("--jobs", "must be ≥ 1, got 0"));
+    }
+    sweep.prepare()?;
+    let mut report = SweepReport::default();
+    let mut queue: std::collections::VecDeque<&PlannedRun> = Default::default();
+    for r in &sweep.runs {
+        match Status::read(&r.dir)? {
+            Some(Status { state: State::Finished, .. }) => report.skipped.push(r.dir.clone()),
+            Some(Status { state: State::Diverged, message, .. }) => report.diverged.push((r.dir.clone(), message)),
+            _ => queue.push_back(r),
+        }
+    }
+    let gpus = if opts.device.is_none() { tch::Cuda::device_count().max(0) as usize } else { 0 };
+    let mut slots: Vec<Option<(Child, &PlannedRun)>> = (0..opts.jobs).map(|_| None).collect();
+    let mut failures = Vec::new();
+    let mut stop = false;
+    loop {
+        for (i, slot) in slots.iter_mut().enumerate() {
+            if slot.is_some() || stop {
+                continue;
+            }
+            let Some(r) = queue.pop_front() else { break };
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(r.dir.join("log.txt"))
+                .map_err(|e| Error::file(r.dir.join("log.txt"), format!("cannot open: {e}")))?;
+            let log2 = log.try_clone().map_err(|e| Error::file(r.dir.join("log.txt"), e))?;
+            let mut cmd = Command::new(&opts.exe);
+            cmd.arg("run")
+                .arg("--resume")
+                .arg(&r.dir)
+                .arg("--quiet")
+                .args(["--on-divergence", "continue"])
+                .args(["--checkpoint-every", &opts.checkpoint_every.to_string()])
+                .stdin(Stdio::null())
+                .stdout(log)
+                .stderr(log2);
+            if let Some(d) = &opts.device {
+                cmd.args(["--device", d]);
+            } else if gpus > 0 {
+                cmd.env("WGFLOW_DEVICE", format!("cuda:{}", i % gpus));
+            }
+            let child = cmd.spawn().map_err(|e| Error::file(&opts.exe, format!("cannot start: {e}")))?;
+            progress(&format!("started {}", r.dir.display()));
+            *slot = Some((child, r));
+        }
+        if slots.iter().all(|s| s.is_none()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        for slot in slots.iter_mut() {
+            let Some((child, r)) = slot else { continue };
+            let Some(code) = child.try_wait().map_err(|e| Error::input(format!("waiting for a run: {e}")))? else {
+                continue;
+            };
+            let status = Status::read(&r.dir)?;
+            match status {
+                Some(Status { state: State::Finished, .. }) if code.success() => {
+                    progress(&format!("finished {}", r.dir.display()));
+                    report.finished.push(r.dir.clone());
+                }
+                Some(Status { state: State::Diverged, message, .. }) => {
+                    progress(&format!("diverged {}: {message}", r.dir.display()));
+                    report.diverged.push((r.dir.clone(), message));
+                    if opts.on_divergence == OnDivergence::Stop {
+                        stop = true;
+                    }
+                }
+                _ => {
+                    failures.push(format!("{} ({code}; see {})", r.dir.display(), r.dir.join("log.txt").display()));
+                }
+            }
+            *slot = None;
+        }
+    }
+    report.not_started = queue.into_iter().map(|r| r.dir.clone()).collect();
+    if !failures.is_empty() {
+        return Err(Error::input(format!("{} run(s) failed: {}", failures.len(), failures.join(", "))));
+    }
+    if stop {
+        let (dir, msg) = report.diverged.last().cloned().unwrap_or_default();
+        return Err(Error::input(format!(
+            "sweep stopped: {} diverged ({msg}); {} run(s) not started (use --on-divergence continue to go on)",
+            dir.display(),
+            report.not_started.len()
+        )));
+    }
+    Ok(report)
 }

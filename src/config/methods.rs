@@ -15,37 +15,64 @@
 //! A preset keeps the base config's data, networks and schedule and replaces
 //! the critic and the step; K (or ℓ) comes from the base step when it has one.
 
+use super::RunConfig;
 use crate::critic::{Constraint, CriticConfig, GanLoss, PsiParam, Regularisation, W2Penalty};
 use crate::error::{Error, Result};
 use crate::flow::StepConfig;
 use crate::nets::{Activation, Init, MlpConfig, NetConfig};
-use crate::train::RunConfig;
 
-/// Every preset name.
-pub const METHODS: &[&str] = &[
-    "w1fe-lp",
-    "w1fe-gp",
-    "w1fe-clip",
-    "wgan-lp",
-    "wgan-gp",
-    "wgan",
-    "w2fe",
-    "w2gan",
-    "gan",
-    "dragan",
-    "rwp-gan",
-    "rwp-dragan",
-    "rwp-wgan-gp",
-    "sbe",
-    "baryot-l2",
-    "baryot-entropy",
+/// A preset: its name (what configs, the CLI and sweeps take), one line on
+/// what it is, and where it comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Method {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub source: &'static str,
+}
+
+const fn m(name: &'static str, description: &'static str, source: &'static str) -> Method {
+    Method { name, description, source }
+}
+
+/// Every preset, in the order of the table above.
+pub const METHODS: &[Method] = &[
+    m("w1fe-lp", "W1 forward Euler with persistency K, Lipschitz-penalty critic", "000 Alg. 1"),
+    m("w1fe-gp", "W1 forward Euler with persistency K, gradient-penalty critic", "000 Alg. 1, 001"),
+    m("w1fe-clip", "W1 forward Euler with persistency K, weight-clipped critic", "000 Alg. 1"),
+    m("wgan-lp", "WGAN-LP; K > 1 repeats the generator step on one batch (naive persistent)", "000 Prop. 4.1"),
+    m("wgan-gp", "WGAN-GP; K > 1 repeats the generator step on one batch (naive persistent)", "001, 002"),
+    m("wgan", "WGAN with weight clipping", "000 §5"),
+    m("w2fe", "W2 forward Euler with persistency K, Seguy's L2 dual (φ, ψ independent)", "003 Alg. 1"),
+    m("w2gan", "W2GAN: W2 dual with ψ = −φ + ε, inequality, interpolation and equality penalties", "004 eq. 4-5, 28"),
+    m("gan", "standard GAN, non-saturating generator loss", "002 §3"),
+    m("dragan", "DRAGAN: GAN with a gradient penalty around the data", "002 §3"),
+    m("rwp-gan", "relaxed Wasserstein proximal on the standard GAN (h = 0.2, ℓ = 5)", "002 Alg. 1, App. C"),
+    m("rwp-dragan", "relaxed Wasserstein proximal on DRAGAN (h = 0.2, ℓ = 5)", "002 Alg. 1, App. C"),
+    m("rwp-wgan-gp", "relaxed Wasserstein proximal on WGAN-GP (h = 0.1, ℓ = 10)", "002 Alg. 1, App. C"),
+    m("sbe", "semi-backward Euler: a potential Φ_p and the generator, on a WGAN-GP critic", "002 Alg. 2, App. G"),
+    m("baryot-l2", "Barycentric-OT: L2-regularised W2 dual, then the barycentric projection", "Seguy et al. 2018, 004"),
+    m("baryot-entropy", "Barycentric-OT with the entropic dual", "Seguy et al. 2018, 004"),
 ];
+
+/// The method called `name`.
+pub fn method(name: &str) -> Result<&'static Method> {
+    METHODS.iter().find(|m| m.name == name).ok_or_else(|| {
+        let names: Vec<&str> = METHODS.iter().map(|m| m.name).collect();
+        Error::config("method", format!("unknown method `{name}`; expected one of {}", names.join(", ")))
+    })
+}
+
+/// Every preset's name.
+pub fn names() -> Vec<&'static str> {
+    METHODS.iter().map(|m| m.name).collect()
+}
 
 /// DRAGAN's defaults (Kodali et al.): λ = 10, perturbation scale 0.5.
 const DRAGAN: GanLoss = GanLoss::Dragan { lambda: 10.0, c: 0.5 };
 
 /// `base` with the critic and step of method `name`.
 pub fn preset(name: &str, base: &RunConfig) -> Result<RunConfig> {
+    method(name)?;
     let mut cfg = base.clone();
     let net = base.critic.net().clone();
     let k = base.step.k();
@@ -126,12 +153,9 @@ pub fn preset(name: &str, base: &RunConfig) -> Result<RunConfig> {
                 StepConfig::Barycentric { dual_epochs: base.train.epochs / 2 },
             )
         }
-        other => {
-            return Err(Error::config(
-                "method",
-                format!("unknown method `{other}`; expected one of {}", METHODS.join(", ")),
-            ))
-        }
+        // `method(name)` above refused unknown names; a name in METHODS
+        // without a branch here is a bug, reported rather than panicking.
+        other => return Err(Error::input(format!("method `{other}` has no preset"))),
     };
     cfg.critic = critic;
     cfg.step = step;

@@ -1,0 +1,296 @@
+//! One subcommand per experiment, each with its own flags and defaults; the
+//! flags every experiment shares are [`CommonArgs`].
+
+use super::{drive, flags, TrainingArgs};
+use clap::{Subcommand, ValueEnum};
+use std::path::PathBuf;
+use wgflow::config::RunConfig;
+use wgflow::data::Dataset;
+use wgflow::experiments::image_gan::{FidSpec, FidWeights};
+use wgflow::experiments::{
+    AdaptationExperiment, Experiment, ImageGanExperiment, OtMapsExperiment, RingExperiment, TwoDeltaExperiment,
+    W2DecayExperiment,
+};
+use wgflow::Error;
+
+#[derive(Subcommand, Debug)]
+pub enum ExperimentCmd {
+    /// Persistency levels K on the 8-Gaussian ring (000 §5, Fig. 1-2).
+    Ring(RingArgs),
+    /// 2D optimal maps against Discrete-OT (004 §6.1, Fig. 1-2): the map-error table.
+    OtMaps(OtMapsArgs),
+    /// Domain adaptation between digit sets scored by 1-NN accuracy (000 Fig. 3, 004 Table 1).
+    Adaptation(AdaptationArgs),
+    /// W2-FE's W2 decay against e^(−t) (003 eq. 14), for several K.
+    W2Decay(W2DecayArgs),
+    /// DCGAN image generation scored by FID or pixel W2 against epochs and seconds (001, 002 Fig. 2, 4, 5).
+    ImageGan(ImageGanArgs),
+    /// The two-delta example of the Wasserstein proximal: Prop. 5 and Fig. 1 (002 §2.3); no training.
+    TwoDelta(TwoDeltaArgs),
+}
+
+/// Flags every experiment that trains takes.
+#[derive(clap::Args, Debug)]
+pub struct CommonArgs {
+    /// Output directory [default: runs/EXPERIMENT].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Epochs per run [default: the experiment's, from its paper].
+    #[arg(long, allow_negative_numbers = true)]
+    epochs: Option<usize>,
+    /// Seed of every random draw.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// A run config (TOML) the runs start from: data, networks, schedule.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    #[command(flatten)]
+    training: TrainingArgs,
+}
+
+impl CommonArgs {
+    /// `exp` with the base config, epochs and seed the flags give, and the
+    /// output directory.
+    fn apply<E: Experiment>(&self, mut exp: E) -> wgflow::Result<(E, PathBuf)> {
+        if let Some(0) = self.epochs {
+            return Err(Error::config("--epochs", "must be ≥ 1, got 0"));
+        }
+        if let (Some(path), Some(base)) = (&self.config, exp.base_mut()) {
+            *base = RunConfig::load(path)?;
+        }
+        if let Some(e) = self.epochs {
+            exp = exp.epochs(e);
+        }
+        if let Some(s) = self.seed {
+            exp = exp.seed(s);
+        }
+        let out = self.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(E::KIND));
+        Ok((exp, out))
+    }
+
+    /// Validates `exp` (errors naming flags), then drives it.
+    fn drive<E: Experiment>(&self, exp: E, extra: &'static [(&'static str, &'static str)]) -> wgflow::Result<()> {
+        let (exp, out) = self.apply(exp)?;
+        exp.validate().map_err(flags(extra))?;
+        let opts = self.training.options()?;
+        drive(&exp, &out, &opts).map_err(flags(extra))
+    }
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum CriticArg {
+    /// One-sided Lipschitz penalty, λ = 10 (W1-LP, Petzka et al.): --method w1fe-lp.
+    Lp,
+    /// Gradient penalty, λ = 10 (W1-GP, Gulrajani et al.): --method w1fe-gp.
+    Gp,
+    /// Weight clipping, c = 0.01 (vanilla WGAN): --method w1fe-clip.
+    Clip,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RingArgs {
+    /// Persistency levels, comma-separated; the first is the baseline.
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 3, 5, 10], allow_negative_numbers = true)]
+    k: Vec<usize>,
+    /// The method preset [default: w1fe-lp, or the --config file's own critic and step].
+    #[arg(long)]
+    method: Option<String>,
+    /// Shorthand for --method w1fe-lp|w1fe-gp|w1fe-clip.
+    #[arg(long, value_enum, conflicts_with = "method")]
+    critic: Option<CriticArg>,
+    /// Evaluate the exact W1 every N epochs [default: 10, 000 §5].
+    #[arg(long)]
+    eval_every: Option<usize>,
+    /// Evaluations averaged for "final" and "reached".
+    #[arg(long, default_value_t = 5)]
+    window: usize,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct OtMapsArgs {
+    /// Methods to compare, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "w2gan,w2fe,wgan-lp,wgan-gp,baryot-l2")]
+    methods: Vec<String>,
+    /// Problems, comma-separated: four-gaussians, checkerboard, spiral.
+    #[arg(long, value_delimiter = ',', default_value = "four-gaussians,checkerboard,spiral")]
+    datasets: Vec<String>,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AdaptationArgs {
+    /// Source and target data sets: usps, mnist, fashion-mnist.
+    #[arg(long, value_delimiter = ',', default_value = "usps,mnist")]
+    domains: Vec<String>,
+    /// Methods to compare, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "w1fe-lp,w2gan")]
+    methods: Vec<String>,
+    /// Persistency levels (or ℓ) of every method, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1", allow_negative_numbers = true)]
+    k: Vec<usize>,
+    /// 1-NN accuracy every N epochs.
+    #[arg(long, default_value_t = 100)]
+    eval_every: usize,
+    /// Data root [default: $WGFLOW_DATA, else data/].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Never download; a missing file is an error.
+    #[arg(long)]
+    offline: bool,
+    /// Use only the first N images of each split (quick runs).
+    #[arg(long)]
+    limit: Option<usize>,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct W2DecayArgs {
+    /// Persistency levels, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,10,50", allow_negative_numbers = true)]
+    k: Vec<usize>,
+    /// The Euler step ε (flow time per epoch), in (0, 1].
+    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
+    eps: f64,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct ImageGanArgs {
+    /// The image data set: cifar10, mnist, fashion-mnist, usps.
+    #[arg(long, default_value = "cifar10")]
+    dataset: String,
+    /// Methods to compare, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "wgan-gp,w1fe-gp")]
+    methods: Vec<String>,
+    /// Persistency levels (or ℓ) of every method [default: each preset's own].
+    #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+    k: Vec<usize>,
+    /// Width of the DCGAN pair.
+    #[arg(long, default_value_t = 64)]
+    width: i64,
+    /// Evaluations per run.
+    #[arg(long, default_value_t = 10)]
+    evaluations: usize,
+    /// FID at every evaluation with pytorch-fid's Inception: `official` (the cached weights,
+    /// downloaded when absent) or a weights file [default: no FID, pixel W2 only].
+    #[arg(long, value_name = "official|PATH")]
+    fid: Option<String>,
+    /// Generated images per FID.
+    #[arg(long, default_value_t = 10_000)]
+    fid_samples: i64,
+    /// Data root [default: $WGFLOW_DATA, else data/].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Never download; a missing file is an error.
+    #[arg(long)]
+    offline: bool,
+    /// Use only the first N training images.
+    #[arg(long)]
+    limit: Option<usize>,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct TwoDeltaArgs {
+    /// The mass α of the first delta, in (0, 1).
+    #[arg(long, default_value_t = 0.2)]
+    alpha: f64,
+    /// The proximal step h.
+    #[arg(long, default_value_t = 0.3)]
+    h: f64,
+    /// Proximal iterations drawn.
+    #[arg(long, default_value_t = 25)]
+    steps: usize,
+    /// Output directory.
+    #[arg(long, default_value = "runs/two-delta")]
+    out: PathBuf,
+}
+
+pub fn run(cmd: ExperimentCmd) -> wgflow::Result<()> {
+    match cmd {
+        ExperimentCmd::Ring(a) => {
+            let method = match (a.critic, &a.method) {
+                (Some(CriticArg::Lp), _) => Some("w1fe-lp"),
+                (Some(CriticArg::Gp), _) => Some("w1fe-gp"),
+                (Some(CriticArg::Clip), _) => Some("w1fe-clip"),
+                (None, Some(m)) => Some(m.as_str()),
+                (None, None) if a.common.config.is_some() => None,
+                (None, None) => Some("w1fe-lp"),
+            };
+            let mut exp = match method {
+                Some(m) => RingExperiment::new(m),
+                None => RingExperiment::from_config(RunConfig::default()),
+            };
+            exp = exp.ks(a.k);
+            exp.window = a.window;
+            if let Some(n) = a.eval_every {
+                exp = exp.configure(|b| b.train.eval_every = n);
+            }
+            a.common.drive(exp, &[("window", "--window")])
+        }
+        ExperimentCmd::OtMaps(a) => {
+            let mut exp = OtMapsExperiment::new();
+            exp.methods = a.methods;
+            exp.datasets = a.datasets;
+            a.common.drive(exp, &[("datasets", "--datasets")])
+        }
+        ExperimentCmd::Adaptation(a) => {
+            let [source, target] = a.domains.as_slice() else {
+                return Err(Error::config(
+                    "--domains",
+                    format!("give SOURCE,TARGET (two names), got {}", a.domains.len()),
+                ));
+            };
+            let parse = |n: &str| Dataset::from_name(n).map_err(flags(&[("dataset", "--domains")]));
+            let mut exp = AdaptationExperiment::new(parse(source)?, parse(target)?).ks(a.k);
+            exp.methods = a.methods;
+            exp.data_dir = a.data_dir;
+            exp.download = !a.offline;
+            exp.limit = a.limit;
+            let exp = exp.configure(|b| b.train.eval_every = a.eval_every);
+            a.common.drive(exp, &[("source", "--domains"), ("target", "--domains"), ("limit", "--limit")])
+        }
+        ExperimentCmd::W2Decay(a) => {
+            let mut exp = W2DecayExperiment::new().ks(a.k);
+            exp.eps = a.eps;
+            a.common.drive(exp, &[("eps", "--eps")])
+        }
+        ExperimentCmd::ImageGan(a) => {
+            let dataset = Dataset::from_name(&a.dataset).map_err(flags(&[("dataset", "--dataset")]))?;
+            let mut exp = ImageGanExperiment::new().ks(a.k).width(a.width);
+            exp.dataset = dataset;
+            exp.methods = a.methods;
+            exp.evaluations = a.evaluations;
+            exp.data_dir = a.data_dir;
+            exp.download = !a.offline;
+            exp.limit = a.limit;
+            exp.fid = a.fid.map(|f| FidSpec {
+                weights: if f == "official" { FidWeights::Official } else { FidWeights::File(f.into()) },
+                samples: a.fid_samples,
+                reference: None,
+                batch_size: 100,
+            });
+            a.common.drive(
+                exp,
+                &[
+                    ("limit", "--limit"),
+                    ("evaluations", "--evaluations"),
+                    ("fid", "--fid-samples"),
+                    ("dataset", "--dataset"),
+                ],
+            )
+        }
+        ExperimentCmd::TwoDelta(a) => {
+            let exp = TwoDeltaExperiment { alpha: a.alpha, h: a.h, steps: a.steps, ..TwoDeltaExperiment::default() };
+            exp.validate().map_err(flags(&[("alpha", "--alpha"), ("h", "--h")]))?;
+            let opts = wgflow::experiments::DriverOptions::on(tch::Device::Cpu).quiet();
+            drive(&exp, &a.out, &opts)
+        }
+    }
+}
