@@ -84,10 +84,11 @@ test-deps: setup
 	$(VPY) -m pip install -q $(TEST_PY_DEPS)
 	$(VPY) -m pip install -q --no-deps $(TEST_PY_NODEPS)
 
-# pytorch-fid's Inception weights into the cache, SHA-256 checked, re-saved in
-# torch's zip format (libtorch's C++ reader cannot read older torch.save files).
+# pytorch-fid's Inception weights into the data cache (inception/ under
+# $WGFLOW_DATA, else data/), SHA-256 checked, re-saved in torch's zip format
+# (libtorch's C++ reader cannot read older torch.save files).
 FID_URL := https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth
-FID_WEIGHTS := $(or $(WGFLOW_CACHE),$(HOME)/.cache/wgflow)/pt_inception-2015-12-05-6726825d.pth
+FID_WEIGHTS := $(or $(WGFLOW_DATA),$(CURDIR)/data)/inception/pt_inception-2015-12-05-6726825d.pth
 fid-weights: setup
 	@mkdir -p "$(dir $(FID_WEIGHTS))"
 	@test -f "$(FID_WEIGHTS)" || { curl -fL -o "$(FID_WEIGHTS).part" "$(FID_URL)" && mv "$(FID_WEIGHTS).part" "$(FID_WEIGHTS)"; }

@@ -132,9 +132,11 @@ fn image_inputs_and_their_errors() {
     let e = FidInception::load(p("a.npy"), Device::Cpu).unwrap_err().to_string();
     assert!(e.contains("a.npy"), "{e}");
     let w = wgflow::metrics::inception::WEIGHTS_SHA256_PREFIX;
-    let e = wgflow::metrics::fid::check_sha256_prefix(b"abc", w, &p("w.pth")).unwrap_err().to_string();
+    std::fs::write(p("w.pth"), b"abc").unwrap();
+    let remote = wgflow::data::RemoteFile { name: "w.pth".into(), urls: vec![], md5: None, sha256: Some(w.into()) };
+    let e = wgflow::data::fetch::verify_file(&p("w.pth"), &remote).unwrap_err().to_string();
     // SHA-256("abc") = ba7816bf…
-    assert!(e.contains("ba7816bf") && e.contains(w), "{e}");
+    assert!(e.contains("ba7816bf") && e.contains(w) && e.contains("w.pth"), "{e}");
 }
 
 /// The network with random weights: pytorch-fid builds its FID Inception,

@@ -8,7 +8,7 @@
 //! mean log(1 − σ(D(y)))); the generator's per-sample loss is
 //! `softplus(−D(y)) = −log σ(D(y))` (002 App. D, non-saturating).
 
-use super::{gradient, per_row_uniform};
+use super::{gradient, per_row_uniform, CriticLoss};
 use crate::error::{Error, Result};
 use crate::nets::{Net, NetConfig, Role};
 use serde::{Deserialize, Serialize};
@@ -23,15 +23,6 @@ pub enum GanLoss {
     /// DRAGAN: adds `λ·E[(|∇D(x̂)| − 1)²]` at `x̂ = x + α·c·std(x)·u`,
     /// `u ~ U[0,1)`, `α ~ U[0,1)` per sample (Kodali et al.; λ = 10, c = 0.5).
     Dragan { lambda: f64, c: f64 },
-}
-
-/// The pieces of one discriminator loss evaluation.
-#[derive(Debug)]
-pub struct GanLossValue {
-    pub loss: Tensor,
-    /// `−loss` without the penalty: `mean log σ(D(x)) + mean log(1 − σ(D(y)))`.
-    pub estimate: Tensor,
-    pub penalty: Tensor,
 }
 
 /// A GAN discriminator.
@@ -67,7 +58,7 @@ impl GanCritic {
     }
 
     /// The discriminator loss on data `x` and generated `y`.
-    pub fn loss(&self, x: &Tensor, y: &Tensor) -> Result<GanLossValue> {
+    pub fn loss(&self, x: &Tensor, y: &Tensor) -> Result<CriticLoss> {
         let (x, y) = (x.detach(), y.detach());
         let base = (-self.logit(&x)).f_softplus()?.f_mean(None::<Kind>)?
             + self.logit(&y).f_softplus()?.f_mean(None::<Kind>)?;
@@ -83,6 +74,6 @@ impl GanCritic {
                 (norm - 1.0).f_square()?.f_mean(None::<Kind>)? * lambda
             }
         };
-        Ok(GanLossValue { loss: &base + &penalty, estimate: (-base).detach(), penalty: penalty.detach() })
+        Ok(CriticLoss { loss: &base + &penalty, estimate: (-base).detach(), penalty: penalty.detach() })
     }
 }

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use tch::{nn, Tensor};
 
 pub use gan::{GanCritic, GanLoss};
-pub use w1::{Constraint, W1Critic, W1Loss};
+pub use w1::{Constraint, W1Critic};
 pub use w2::{PsiParam, Regularisation, W2Critic, W2Penalty};
 
 /// Step 1: which potential to estimate. In TOML, `[critic]` with
@@ -110,10 +110,15 @@ impl CriticConfig {
 /// The loss of one critic step, whatever the critic.
 #[derive(Debug)]
 pub struct CriticLoss {
-    /// To minimise.
+    /// To minimise: the negated dual objective plus the penalties (W1:
+    /// `mean φ(x) − mean φ(y) + penalty`; W2: `−L_OT + penalties`; GAN: the
+    /// discriminator's cross-entropy plus DRAGAN's penalty).
     pub loss: Tensor,
-    /// The critic's estimate of its divergence (W1, W2²/2, or the GAN value).
+    /// The critic's estimate of its divergence, detached: W1's dual
+    /// `mean φ(y) − mean φ(x)`, W2's `L_OT = mean(φ(y) + ψ(x))` (of W2²/2),
+    /// or the GAN value.
     pub estimate: Tensor,
+    /// The penalty terms (0 for clipping), detached.
     pub penalty: Tensor,
 }
 
@@ -140,20 +145,11 @@ impl Critic {
 
     /// The loss on data `x` and generated `y`.
     pub fn loss(&self, x: &Tensor, y: &Tensor) -> Result<CriticLoss> {
-        Ok(match self {
-            Critic::W1(c) => {
-                let l = c.loss(x, y)?;
-                CriticLoss { loss: l.loss, estimate: l.estimate, penalty: l.penalty }
-            }
-            Critic::W2(c) => {
-                let l = c.loss(x, y)?;
-                CriticLoss { loss: l.loss, estimate: l.estimate, penalty: l.penalty }
-            }
-            Critic::Gan(c) => {
-                let l = c.loss(x, y)?;
-                CriticLoss { loss: l.loss, estimate: l.estimate, penalty: l.penalty }
-            }
-        })
+        match self {
+            Critic::W1(c) => c.loss(x, y),
+            Critic::W2(c) => c.loss(x, y),
+            Critic::Gan(c) => c.loss(x, y),
+        }
     }
 
     /// The generator's per-sample loss ℓ(y) (φ for W1 and W2).

@@ -1,6 +1,6 @@
 //! The W1 critic (Kantorovich potential) and its Lipschitz constraints.
 
-use super::{gradient, per_row_uniform};
+use super::{gradient, per_row_uniform, CriticLoss};
 use crate::error::{Error, Result};
 use crate::nets::{Net, NetConfig, Role};
 use serde::{Deserialize, Serialize};
@@ -86,17 +86,6 @@ pub fn lipschitz_penalty(
     Ok(diff.f_square()?.f_mean(None::<Kind>)? * lambda)
 }
 
-/// The pieces of one critic loss evaluation.
-#[derive(Debug)]
-pub struct W1Loss {
-    /// `mean φ(x) − mean φ(y) + penalty`, to minimise.
-    pub loss: Tensor,
-    /// The dual estimate of W1, `mean φ(y) − mean φ(x)` (detached).
-    pub estimate: Tensor,
-    /// The penalty term (0 for clipping; detached).
-    pub penalty: Tensor,
-}
-
 /// The W1 critic: a network φ and a Lipschitz constraint.
 #[derive(Debug)]
 pub struct W1Critic {
@@ -117,7 +106,7 @@ impl W1Critic {
     }
 
     /// The critic loss on data `x` and generated samples `y` (both detached).
-    pub fn loss(&self, x: &Tensor, y: &Tensor) -> Result<W1Loss> {
+    pub fn loss(&self, x: &Tensor, y: &Tensor) -> Result<CriticLoss> {
         let phi = |t: &Tensor| self.phi(t);
         if self.net.has_batch_norm() || x.size()[1..] != y.size()[1..] {
             w1_critic_loss(&phi, x, y, self.constraint)
@@ -145,7 +134,7 @@ pub fn w1_critic_loss(
     x: &Tensor,
     y: &Tensor,
     constraint: Constraint,
-) -> Result<W1Loss> {
+) -> Result<CriticLoss> {
     let (x, y) = (x.detach(), y.detach());
     let estimate = phi(&y).f_mean(None::<Kind>)? - phi(&x).f_mean(None::<Kind>)?;
     with_penalty(phi, &x, &y, estimate, constraint)
@@ -161,7 +150,7 @@ pub fn w1_critic_loss_stacked(
     x: &Tensor,
     y: &Tensor,
     constraint: Constraint,
-) -> Result<W1Loss> {
+) -> Result<CriticLoss> {
     let (x, y) = (x.detach(), y.detach());
     let (nx, ny) = (x.size()[0], y.size()[0]);
     let both = phi(&Tensor::f_cat(&[&y, &x], 0)?);
@@ -175,7 +164,7 @@ fn with_penalty(
     y: &Tensor,
     estimate: Tensor,
     constraint: Constraint,
-) -> Result<W1Loss> {
+) -> Result<CriticLoss> {
     let (x, y) = (x.shallow_clone(), y.shallow_clone());
     let penalty = match constraint {
         Constraint::Clip { .. } => Tensor::f_zeros([], (x.kind(), x.device()))?,
@@ -183,7 +172,7 @@ fn with_penalty(
         Constraint::Lp { lambda } => lipschitz_penalty(phi, &interpolates(&x, &y)?, lambda, true)?,
     };
     let loss = -&estimate + &penalty;
-    Ok(W1Loss { loss, estimate: estimate.detach(), penalty: penalty.detach() })
+    Ok(CriticLoss { loss, estimate: estimate.detach(), penalty: penalty.detach() })
 }
 
 /// Clamps every tensor in `vars` to `[−c, c]` in place.

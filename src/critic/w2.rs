@@ -22,7 +22,7 @@
 //! The talk 003 prints the inequality term unsquared; the papers it cites
 //! (Seguy et al., 004) and the authors' code square it, as here.
 
-use super::{gradient, per_row_uniform, row_sq_norm};
+use super::{gradient, per_row_uniform, row_sq_norm, CriticLoss};
 use crate::error::{Error, Result};
 use crate::nets::{Net, NetConfig, Role};
 use serde::{Deserialize, Serialize};
@@ -134,17 +134,6 @@ pub fn plan_weight(s: &Tensor, reg: Regularisation, lambda: f64) -> Result<Tenso
     })
 }
 
-/// One evaluation of the W2 critic loss.
-#[derive(Debug)]
-pub struct W2Loss {
-    /// `−L_OT + penalties`, to minimise.
-    pub loss: Tensor,
-    /// `L_OT = mean(φ(y) + ψ(x))`, the dual estimate of W2²/2 (detached).
-    pub estimate: Tensor,
-    /// The sum of the penalties (detached).
-    pub penalty: Tensor,
-}
-
 /// The W2 dual critic.
 #[derive(Debug)]
 pub struct W2Critic {
@@ -192,7 +181,7 @@ impl W2Critic {
 
     /// The loss on data `x` and generated (or source) samples `y`, paired
     /// row by row as independent draws.
-    pub fn loss(&self, x: &Tensor, y: &Tensor) -> Result<W2Loss> {
+    pub fn loss(&self, x: &Tensor, y: &Tensor) -> Result<CriticLoss> {
         if x.size() != y.size() {
             return Err(Error::input(format!("W2 critic: batches differ in shape, {:?} and {:?}", x.size(), y.size())));
         }
@@ -232,6 +221,6 @@ impl W2Critic {
             // 004 eq. (29).
             pen += self.second(&x).f_clamp_min(0.0)?.f_square()?.f_mean(None::<Kind>)? * p.lambda_eps;
         }
-        Ok(W2Loss { loss: -&l_ot + &pen, estimate: l_ot.detach(), penalty: pen.detach() })
+        Ok(CriticLoss { loss: -&l_ot + &pen, estimate: l_ot.detach(), penalty: pen.detach() })
     }
 }

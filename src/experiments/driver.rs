@@ -118,7 +118,8 @@ pub fn extend<E: Experiment>(out: &Path, epochs: usize, opts: &DriverOptions) ->
     longer.validate()?;
     let old = specs_of(&exp, file.extended_to)?;
     let new = longer.runs()?;
-    let mut notes = vec![];
+    let from = old.first().map_or(epochs, |s| s.config.train.epochs);
+    let mut notes = exp.extension_notes(from, epochs);
     for (o, n) in old.iter().zip(&new) {
         let mut extended = o.config.clone();
         extended.train.epochs = epochs;

@@ -125,6 +125,13 @@ pub trait Experiment: Serialize + DeserializeOwned + Clone {
     /// The config every run derives from, if the experiment trains.
     fn base_mut(&mut self) -> Option<&mut RunConfig>;
 
+    /// What an extension from `from` to `to` epochs cannot make equal to a
+    /// run of `to` epochs from the start, beyond the runs' configs (which
+    /// the driver compares itself).
+    fn extension_notes(&self, _from: usize, _to: usize) -> Vec<String> {
+        vec![]
+    }
+
     /// Runs the experiment from the start into `out` on the default device,
     /// with progress ([`run`] for other options).
     fn run(&self, out: impl AsRef<Path>) -> Result<Self::Summary>

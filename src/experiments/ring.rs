@@ -176,6 +176,13 @@ impl Experiment for RingExperiment {
     fn base_mut(&mut self) -> Option<&mut RunConfig> {
         Some(&mut self.base)
     }
+
+    fn extension_notes(&self, from: usize, to: usize) -> Vec<String> {
+        let (old, new) = (Snapshots::quarters(from).epochs, Snapshots::quarters(to).epochs);
+        vec![format!(
+            "the evolution panels keep the snapshots taken at {old:?} (the quarters of {from} epochs) and add              those of {new:?} still ahead; a run of {to} epochs from the start has only {new:?}"
+        )]
+    }
 }
 
 fn transport_plot(s: &Snapshot, k: usize, method: &str) -> Result<TransportPlot> {

@@ -17,6 +17,7 @@
 //! finite with fewer samples than dimensions (rank-deficient Σ). It is the
 //! same number as scipy's where scipy's is accurate (tested).
 
+use crate::data::fetch::{ensure_file, FetchOptions, RemoteFile};
 use crate::error::{Error, Result};
 use crate::metrics::inception::{FidInception, WEIGHTS_FILE, WEIGHTS_SHA256_PREFIX, WEIGHTS_URL};
 use ndarray::{Array1, Array2};
@@ -249,18 +250,6 @@ pub fn generator_features(
     Ok(Tensor::f_cat(&parts, 0)?)
 }
 
-/// FID between a generator's samples and reference statistics.
-pub fn generator_fid(
-    net: &FidInception,
-    generate: impl FnMut(i64) -> Result<Tensor>,
-    n: i64,
-    batch_size: i64,
-    reference: &Stats,
-) -> Result<f64> {
-    let f = generator_features(net, generate, n, batch_size)?;
-    frechet_distance(&Stats::from_features(&f)?, reference)
-}
-
 /// A FID input as named on the command line.
 #[derive(Debug)]
 pub enum Source {
@@ -357,55 +346,22 @@ pub fn load_images(src: &Source) -> Result<Tensor> {
     }
 }
 
-/// Statistics of a source: loaded from `.npz`, or computed from its images.
-pub fn source_stats(net: &FidInception, src: &Source, batch_size: i64) -> Result<Stats> {
-    match src {
-        Source::Stats(p) => Stats::load(p),
-        _ => Stats::from_features(&features(net, &load_images(src)?, batch_size)?),
-    }
-}
-
-/// The cache directory for downloads: `$WGFLOW_CACHE`, else
-/// `$XDG_CACHE_HOME/wgflow`, else `~/.cache/wgflow`.
-pub fn cache_dir() -> PathBuf {
-    if let Some(p) = std::env::var_os("WGFLOW_CACHE") {
-        return PathBuf::from(p);
-    }
-    if let Some(p) = std::env::var_os("XDG_CACHE_HOME") {
-        return PathBuf::from(p).join("wgflow");
-    }
-    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/wgflow")).unwrap_or_else(|| PathBuf::from(".cache"))
-}
-
-/// Checks that `bytes` hash to a SHA-256 starting with `prefix`.
-pub fn check_sha256_prefix(bytes: &[u8], prefix: &str, path: &Path) -> Result<()> {
-    use sha2::{Digest, Sha256};
-    let hex: String = Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect();
-    if !hex.starts_with(prefix) {
-        return Err(Error::file(path, format!("SHA-256 {hex} does not start with {prefix}: corrupt or wrong file")));
-    }
-    Ok(())
-}
-
-/// Path of the official weights in the cache: the zip-format copy that
-/// `make fid-weights` writes (`….pth.zip`) if present, else the file itself,
-/// downloaded (SHA-256 checked, written atomically) when absent.
+/// The official weights: the zip-format copy that `make fid-weights` writes
+/// (`….pth.zip`) if present, else the file itself, downloaded (SHA-256
+/// checked, written atomically) when absent — both in `inception/` under the
+/// data cache root ([`crate::data::data_root`]).
 pub fn official_weights() -> Result<PathBuf> {
-    let path = cache_dir().join(WEIGHTS_FILE);
-    let zip = cache_dir().join(format!("{WEIGHTS_FILE}.zip"));
+    let dir = crate::data::data_root(None).join("inception");
+    let zip = dir.join(format!("{WEIGHTS_FILE}.zip"));
     if zip.is_file() {
         return Ok(zip);
     }
-    if path.is_file() {
-        return Ok(path);
-    }
-    let resp = ureq::get(WEIGHTS_URL)
-        .call()
-        .map_err(|e| Error::file(&path, format!("cannot download {WEIGHTS_URL}: {e} (or pass --weights PATH)")))?;
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut resp.into_body().into_reader(), &mut bytes)
-        .map_err(|e| Error::file(&path, format!("download of {WEIGHTS_URL} failed: {e}")))?;
-    check_sha256_prefix(&bytes, WEIGHTS_SHA256_PREFIX, &path)?;
-    crate::io::write_atomic(&path, &bytes)?;
-    Ok(path)
+    let file = RemoteFile {
+        name: WEIGHTS_FILE.into(),
+        urls: vec![WEIGHTS_URL.into()],
+        md5: None,
+        sha256: Some(WEIGHTS_SHA256_PREFIX.into()),
+    };
+    ensure_file(&file, &dir, &FetchOptions::download())
+        .map_err(|e| Error::input(format!("{e} (or pass the weights' path)")))
 }

@@ -95,10 +95,13 @@ impl Watch {
     }
 }
 
+/// `(step, tensor)` labels of watched values.
+type Labels = Vec<(&'static str, &'static str)>;
+
 /// The guard values of the epochs not yet read on the host.
 #[derive(Default)]
 pub struct Guard {
-    pending: Vec<(usize, Vec<(&'static str, &'static str)>, Tensor)>,
+    pending: Vec<(usize, Labels, Tensor)>,
 }
 
 impl Guard {

@@ -58,7 +58,7 @@ pub enum GeneratorStep {
     Euler { eps: f64, k: usize },
     Adversarial { k: usize },
     Proximal { h: f64, iters: usize, prev: FrozenGenerator },
-    SemiBackward { h: f64, iters: usize, potential_iters: usize, prev: FrozenGenerator, potential: SbePotential },
+    SemiBackward { h: f64, iters: usize, potential_iters: usize, prev: FrozenGenerator, potential: Box<SbePotential> },
     Barycentric { dual_epochs: usize },
 }
 
@@ -106,7 +106,7 @@ impl GeneratorStep {
                 let net = Net::new(&(vs.root() / "potential"), potential, Role::Critic, "step.potential")?;
                 // 002 App. G: the same Adam settings for all three networks.
                 let opt = Adam::new(vs.trainable_variables(), cfg.train.generator_opt)?;
-                let potential = SbePotential { vs, net, opt };
+                let potential = Box::new(SbePotential { vs, net, opt });
                 GeneratorStep::SemiBackward {
                     h: *h,
                     iters: *iters,

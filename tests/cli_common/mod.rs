@@ -1,4 +1,5 @@
 //! Running the `wgflow` binary from the CLI tests.
+#![allow(dead_code)] // each test binary uses some of these
 
 use std::process::{Command, Output};
 

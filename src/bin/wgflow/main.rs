@@ -39,7 +39,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run a paper's experiment, or one resumable run (--config/--out, --resume DIR).
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// List the method presets: what each is and where it comes from.
     Methods,
     /// Download, check and cache the image data sets.
@@ -92,7 +92,7 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> wgflow::Result<()> {
     match cli.command {
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(*args),
         Command::Methods => methods::run(),
         Command::Data(args) => data::run(args),
         Command::Emd(args) => emd::run(args),
