@@ -86,7 +86,12 @@ pub struct DataChoice {
 }
 
 impl DataChoice {
-    /// `""` for real data, else `" (NAME stand-in, not NAME)"` for table rows.
+    /// A data-set distribution read from this choice's root (never downloading).
+    pub fn spec(&self, ds: Dataset) -> crate::data::DataSpec {
+        crate::data::DataSpec::new(ds).offline(&self.root)
+    }
+
+    /// `""` for real data, else `" (stand-in, not WHAT)"` for table rows.
     pub fn caveat(&self, what: &str) -> String {
         if self.real {
             String::new()
@@ -106,7 +111,7 @@ fn real_or_standin(
     write_standin: impl FnOnce(&Path) -> Result<()>,
 ) -> Result<DataChoice> {
     let root = data_root(None);
-    let real = !quick() && sets.iter().all(|d| d.fetch(&root, &FetchOptions::download()).is_ok());
+    let real = !quick() && !sets.is_empty() && sets.iter().all(|d| d.fetch(&root, &FetchOptions::download()).is_ok());
     let choice = if real {
         DataChoice { note: format!("real {what} from {}", root.display()), root, real }
     } else {
@@ -126,6 +131,31 @@ fn real_or_standin(
     Ok(choice)
 }
 
+/// The first of `candidates` that can be had (the system's copy, such as
+/// Debian's Fashion-MNIST, or the cache, downloading outside quick mode), or
+/// else MNIST-format stand-in files in `out/synthetic-digits` (read as
+/// `mnist`). Prints which it got.
+pub fn image_data(candidates: &[Dataset], out: &Path) -> Result<(Dataset, DataChoice)> {
+    for &ds in candidates {
+        if let Some(root) = ds.system_root() {
+            let note = format!("real {} from {}", ds.name(), ds.dir(&root).display());
+            println!("{note}");
+            return Ok((ds, DataChoice { root, real: true, note }));
+        }
+        let root = data_root(None);
+        if !quick() && ds.fetch(&root, &FetchOptions::download()).is_ok() {
+            let note = format!("real {} from {}", ds.name(), ds.dir(&root).display());
+            println!("{note}");
+            return Ok((ds, DataChoice { root, real: true, note }));
+        }
+    }
+    let names: Vec<&str> = candidates.iter().map(|d| d.name()).collect();
+    let choice = real_or_standin(&[], &out.join("synthetic-digits"), &names.join(" or "), |d| {
+        crate::data::synthetic::write_shifted_digit_domains(d, pick(2000, 500), pick(1000, 200), 0)
+    })?;
+    Ok((Dataset::Mnist, DataChoice { real: false, ..choice }))
+}
+
 /// USPS and MNIST, or the synthetic digit-domain stand-in in `out/synthetic-digits`.
 pub fn digits(out: &Path) -> Result<DataChoice> {
     real_or_standin(&[Dataset::Usps, Dataset::Mnist], &out.join("synthetic-digits"), "USPS and MNIST", |d| {
@@ -138,6 +168,39 @@ pub fn cifar(out: &Path) -> Result<DataChoice> {
     real_or_standin(&[Dataset::Cifar10], &out.join("synthetic-cifar"), "CIFAR-10", |d| {
         crate::data::synthetic::write_cifar_standin(d, 0).map(|_| ())
     })
+}
+
+/// Prop. 4.1 (000) and its W2 analogue (003) on a trained model: for each
+/// ε, the largest difference between the K = 1 fit's parameter gradient and
+/// 2ε times the adversarial one, and the largest fit gradient
+/// ([`euler::k1_gradient_gap`]), on `n` source points drawn with seed 1.
+pub fn k1_gradient_gaps(trainer: &Trainer, eps: &[f64], n: i64) -> Result<Vec<(f64, f64, f64)>> {
+    crate::device::seed_all(1);
+    let mut source = trainer.config().source.build(1, trainer.device())?;
+    let z = source.sample(n, trainer.device())?;
+    let g = trainer.generator();
+    let critic = trainer.critic();
+    let phi = |y: &tch::Tensor| critic.generator_potential(y);
+    eps.iter()
+        .map(|&e| {
+            let (diff, size) = euler::k1_gradient_gap(&|x| g.forward_t(x, true), &g.parameters(), &phi, &z, e)?;
+            Ok((e, diff, size))
+        })
+        .collect()
+}
+
+/// FID with pytorch-fid's Inception on `samples` generated images, when its
+/// weights can be had (the cache, or a download); `None` with a printed
+/// note otherwise, so that the experiment scores by pixel W2.
+pub fn fid_if_available(samples: i64) -> Option<crate::experiments::image_gan::FidSpec> {
+    use crate::experiments::image_gan::{FidSpec, FidWeights};
+    match crate::metrics::fid::official_weights() {
+        Ok(_) => Some(FidSpec { weights: FidWeights::Official, samples, reference: None, batch_size: 100 }),
+        Err(e) => {
+            println!("no FID: {e}; scoring by pixel W2 instead");
+            None
+        }
+    }
 }
 
 /// A notebook's closing table: each claim of the paper, what the paper

@@ -34,6 +34,11 @@ impl Default for AdamConfig {
 }
 
 impl AdamConfig {
+    /// Learning rate and β = (beta1, beta2), the rest PyTorch's defaults.
+    pub fn new(lr: f64, beta1: f64, beta2: f64) -> Self {
+        AdamConfig { lr, beta1, beta2, ..Self::default() }
+    }
+
     /// Checks the ranges; `field` prefixes names in the error.
     pub fn validate(&self, field: &str) -> Result<()> {
         let bad = |name: &str, msg: String| Err(Error::config(format!("{field}.{name}"), msg));

@@ -3,17 +3,18 @@
 
 pub use crate::config::{preset, RunConfig, TrainConfig, METHODS};
 pub use crate::critic::{Constraint, Critic, CriticConfig, GanLoss, PsiParam, Regularisation, W2Penalty};
-pub use crate::data::{Dataset, Distribution, SpiralArm, Toy};
+pub use crate::data::{DataSpec, Dataset, Distribution, SpiralArm, Split, Toy};
 pub use crate::device::{choose_device, device_name, seed_all};
 pub use crate::error::{Error, Result};
 pub use crate::experiments::{
-    AdaptationExperiment, Experiment, ImageGanExperiment, OtMapsExperiment, Report, RingExperiment, RingSummary,
-    TwoDeltaExperiment, W2DecayExperiment,
+    AdaptationExperiment, Experiment, ImageGanExperiment, MvGaussianExperiment, OtMapsExperiment, Report,
+    RingExperiment, RingSummary, TwoDeltaExperiment, W2DecayExperiment,
 };
+pub use crate::flow::barycentric::exact_w2_flow;
 pub use crate::flow::StepConfig;
 pub use crate::metrics::emd::{points2, tensor2, wasserstein};
 pub use crate::nets::{Activation, DcganConfig, Init, Mlp, MlpConfig, Net, NetConfig};
-pub use crate::notebook::{evolution_step, pick, quick, w2_decay, Claims};
+pub use crate::notebook::{evolution_step, pick, quick, w2_decay, Claims, DataChoice};
 pub use crate::optim::{Adam, AdamConfig};
 pub use crate::plot::{
     latent_walk, EvolutionPanels, EvolutionStep, Figure, ImageGrid, LineChart, PotentialField, Series, TransportPanels,

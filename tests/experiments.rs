@@ -146,6 +146,16 @@ fn the_image_gan_experiment_resumes_to_the_same_summary() {
 }
 
 #[test]
+fn the_mv_gaussian_experiment_resumes_to_the_same_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("digits");
+    wgflow::data::synthetic::write_shifted_digit_domains(&data, 300, 100, 0).unwrap();
+    let args = ["--data-dir", data.to_str().unwrap(), "--offline", "--limit", "300", "--width", "32", "--epochs", "6"];
+    killed_and_resumed(tmp.path(), "mv-gaussian", &args, 4, &["w2gan", "baryot-l2"]);
+    assert!(tmp.path().join("mv-gaussian-cut/samples.png").is_file());
+}
+
+#[test]
 fn the_two_delta_experiment_resumes_to_the_same_summary() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("two-delta");
@@ -274,7 +284,7 @@ fn every_method_and_every_experiment_is_reachable_from_the_cli() {
         assert!(help.contains(&line), "`wgflow run --help` lacks {line:?}");
         assert!(methods.lines().any(|l| l.starts_with(m.name) && l.contains(m.source)), "{}", m.name);
     }
-    assert_eq!(wgflow::experiments::KINDS.len(), 6);
+    assert_eq!(wgflow::experiments::KINDS.len(), 7);
     for kind in wgflow::experiments::KINDS {
         assert!(help.lines().any(|l| l.trim_start().starts_with(kind)), "`wgflow run --help` lacks {kind}");
         let sub = wgflow(&["run", kind, "--help"]);

@@ -125,6 +125,54 @@ impl From<Toy> for Distribution {
     }
 }
 
+impl Distribution {
+    /// `N(0, I_d)`: flat samples of dimension `d`.
+    pub fn normal(d: i64) -> Self {
+        Distribution::Normal(NormalSpec { normal: vec![d], std: 1.0 })
+    }
+}
+
+impl From<DataSpec> for Distribution {
+    fn from(d: DataSpec) -> Self {
+        Distribution::Data(d)
+    }
+}
+
+/// Builder methods (checked by [`Distribution::validate`]).
+impl DataSpec {
+    /// Read from the data root `dir`, never downloading.
+    pub fn offline(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dir = Some(dir.into());
+        self.download = false;
+        self
+    }
+
+    /// Images resized to `side × side`.
+    pub fn resize(mut self, side: i64) -> Self {
+        self.resize = Some(side);
+        self
+    }
+
+    /// Samples as flat vectors.
+    pub fn flat(mut self) -> Self {
+        self.flatten = true;
+        self
+    }
+
+    /// The first `n` images only.
+    pub fn limit(mut self, n: usize) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// The Gaussian fitted to the images, `ridge` added to its covariance.
+    pub fn fitted_gaussian(mut self, ridge: f64) -> Self {
+        self.gaussian = true;
+        self.ridge = ridge;
+        self
+    }
+}
+
 impl DataSpec {
     /// A data set's training split, downloaded if missing, as images.
     pub fn new(dataset: Dataset) -> Self {

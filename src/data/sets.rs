@@ -66,6 +66,21 @@ impl Dataset {
         })
     }
 
+    /// A data root where the system's packages put this data set, when they
+    /// did: Debian's `dataset-fashion-mnist` installs Fashion-MNIST in
+    /// `/usr/share/datasets/fashion-mnist/` (`$WGFLOW_FASHION_MNIST_DIR`
+    /// names another folder). The root is the folder's parent.
+    pub fn system_root(self) -> Option<PathBuf> {
+        if self != Dataset::FashionMnist {
+            return None;
+        }
+        let dir = std::env::var_os("WGFLOW_FASHION_MNIST_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from("/usr/share/datasets/fashion-mnist"));
+        let root = dir.parent()?.to_path_buf();
+        (dir.file_name()? == self.name() && dir.join("train-images-idx3-ubyte.gz").is_file()).then_some(root)
+    }
+
     /// `[C, H, W]` of one image.
     pub fn image_shape(self) -> [i64; 3] {
         match self {

@@ -141,6 +141,25 @@ impl ImageGanSummary {
         r.fid.unwrap_or(r.w2)
     }
 
+    /// `wgan-gp 24.000 (best 23.270), …`: every run's final and best score.
+    pub fn final_scores(&self) -> String {
+        let f = |(m, rows): &(String, Vec<ScoreRow>)| {
+            let best = rows.iter().map(|r| self.score(r)).fold(f64::INFINITY, f64::min);
+            format!("{m} {:.3} (best {best:.3})", rows.last().map_or(f64::NAN, |r| self.score(r)))
+        };
+        self.runs.iter().map(f).collect::<Vec<_>>().join(", ")
+    }
+
+    /// The last row of run `name`.
+    pub fn last(&self, name: &str) -> Option<&ScoreRow> {
+        self.runs.iter().find(|r| r.0 == name).and_then(|r| r.1.last())
+    }
+
+    /// The score the table uses (FID if computed, else pixel W2) of a row.
+    pub fn score_of(&self, r: &ScoreRow) -> f64 {
+        self.score(r)
+    }
+
     /// Markdown: per run the first, final and best score, and the seconds.
     pub fn table(&self) -> String {
         let name = self.score_name();
@@ -239,6 +258,14 @@ impl ImageGanExperiment {
         self.base.generator = net.clone().into();
         *self.base.critic.net_mut() = net.into();
         self
+    }
+
+    /// Small networks and data for the CIFAR-10 stand-in on a CPU: the DCGAN
+    /// pair at `width`, the first `limit` training images.
+    pub fn standin_schedule(self, width: i64, limit: usize) -> Self {
+        let mut s = self.width(width);
+        s.limit = Some(limit);
+        s
     }
 
     /// Read the data from `dir` and never download.

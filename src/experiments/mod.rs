@@ -11,6 +11,8 @@
 //!   (000 Fig. 3, 004 Table 1);
 //! * [`w2_decay`]: the W2 decay of W2-FE against e^{−t} (003 eq. 14);
 //! * [`two_delta`]: the two-delta example of the Wasserstein proximal (002 §2.3);
+//! * [`mv_gaussian`]: from the Gaussian fitted to a digit set to the digits,
+//!   W2GAN against Barycentric-OT (004 §6.2, Fig. 5);
 //! * [`image_gan`]: DCGAN image generation scored by FID (or pixel W2) against
 //!   epochs and wall-clock (001's CIFAR-10 comparison, 002 Fig. 2, 4, 5).
 //!
@@ -27,6 +29,7 @@
 pub mod adaptation;
 mod driver;
 pub mod image_gan;
+pub mod mv_gaussian;
 pub mod ot_maps;
 pub mod ring;
 pub mod two_delta;
@@ -37,6 +40,7 @@ pub use driver::{
     extend, kind_of, resume, resume_any, run, trainer, DriverOptions, Extended, ProgressMode, EXPERIMENT_FILE,
 };
 pub use image_gan::ImageGanExperiment;
+pub use mv_gaussian::MvGaussianExperiment;
 pub use ot_maps::OtMapsExperiment;
 pub use ring::{RingExperiment, RingSummary};
 pub use two_delta::TwoDeltaExperiment;
@@ -58,6 +62,7 @@ pub const KINDS: &[&str] = &[
     AdaptationExperiment::KIND,
     W2DecayExperiment::KIND,
     ImageGanExperiment::KIND,
+    MvGaussianExperiment::KIND,
     TwoDeltaExperiment::KIND,
 ];
 

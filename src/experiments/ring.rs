@@ -33,6 +33,7 @@ pub struct RingExperiment {
     pub method: Option<String>,
     /// Persistency levels to run; the first is the baseline whose final W1
     /// the others must reach (put 1 first for the paper's comparison).
+    /// Empty: one run with the method's own K (RWP's ℓ stays the preset's).
     pub ks: Vec<usize>,
     /// The config every run starts from (`step.k` is replaced per run).
     pub base: RunConfig,
@@ -60,11 +61,24 @@ impl RingExperiment {
 
     /// The config of the run with persistency `k`.
     pub fn config_for(&self, k: usize) -> Result<RunConfig> {
-        let cfg = match &self.method {
-            Some(m) => preset(m, &self.base)?,
-            None => self.base.clone(),
-        };
-        Ok(cfg.k(k))
+        Ok(self.method_config()?.k(k))
+    }
+
+    /// The method's config with its own K.
+    fn method_config(&self) -> Result<RunConfig> {
+        match &self.method {
+            Some(m) => preset(m, &self.base),
+            None => Ok(self.base.clone()),
+        }
+    }
+
+    /// `(K, config)` of every run.
+    fn configs(&self) -> Result<Vec<(usize, RunConfig)>> {
+        if self.ks.is_empty() {
+            let cfg = self.method_config()?;
+            return Ok(vec![(cfg.step.k(), cfg)]);
+        }
+        self.ks.iter().map(|&k| Ok((k, self.config_for(k)?))).collect()
     }
 
     /// The method's name for titles: `W1-FE-LP`, `W2-FE`, `W1-LP (adversarial)`, …
@@ -120,26 +134,23 @@ impl Experiment for RingExperiment {
     type Summary = RingSummary;
 
     fn validate(&self) -> Result<()> {
-        check_ks(&self.ks, "ks", false)?;
+        check_ks(&self.ks, "ks", true)?;
         if self.window == 0 {
             return Err(Error::config("window", "must be ≥ 1"));
         }
-        for &k in &self.ks {
-            self.config_for(k)?.validate()?;
+        for (_, cfg) in self.configs()? {
+            cfg.validate()?;
         }
         Ok(())
     }
 
     fn runs(&self) -> Result<Vec<RunSpec>> {
         let method = self.method.clone().unwrap_or_else(|| self.method_name());
-        self.ks
-            .iter()
-            .map(|&k| {
-                let config = self.config_for(k)?;
-                let labels = RunLabels { method: method.clone(), k, seed: config.train.seed };
-                Ok(RunSpec { name: format!("k{k}"), config, labels })
-            })
-            .collect()
+        let runs = self.configs()?.into_iter().map(|(k, config)| {
+            let labels = RunLabels { method: method.clone(), k, seed: config.train.seed };
+            RunSpec { name: format!("k{k}"), config, labels }
+        });
+        Ok(runs.collect())
     }
 
     fn context(&self, _device: Device) -> Result<()> {
@@ -336,6 +347,19 @@ impl RingSummary {
             );
         }
         s
+    }
+
+    /// K's W1 against training seconds, labelled `label` (for charts
+    /// across experiments).
+    pub fn seconds_series(&self, k: usize, label: impl Into<String>) -> Option<Series> {
+        let c = self.curves.iter().find(|c| c.k == k)?;
+        Some(Series::new(label, c.seconds.clone(), c.w1.clone()))
+    }
+
+    /// K's W1 against epoch, labelled `label`.
+    pub fn epoch_series(&self, k: usize, label: impl Into<String>) -> Option<Series> {
+        let c = self.curves.iter().find(|c| c.k == k)?;
+        Some(Series::new(label, c.epoch.clone(), c.w1.clone()))
     }
 
     /// W1 against epoch, one curve per K (000 Fig. 2).

@@ -87,6 +87,17 @@ impl Default for MlpConfig {
 }
 
 impl MlpConfig {
+    /// `in_dim → hidden… → out_dim` with ReLU and PyTorch's initialisation.
+    pub fn new(in_dim: i64, out_dim: i64, hidden: &[i64]) -> Self {
+        MlpConfig { in_dim, out_dim, hidden: hidden.to_vec(), ..Self::default() }
+    }
+
+    /// The generator of 004's domain-adaptation and MV-Gaussian runs:
+    /// `z + 2·tanh(H(z))`, H with batch norm and ReLU (authors' `exp_da`).
+    pub fn residual_tanh_generator(dim: i64, hidden: &[i64]) -> Self {
+        MlpConfig { batch_norm: true, residual: true, tanh_scale: Some(2.0), ..Self::new(dim, dim, hidden) }
+    }
+
     /// The 2D critic of the ring experiment: 2 → 3×128 → 1, weights N(0, 0.1²)
     /// as in the authors' `weights_init_d`.
     pub fn critic_2d() -> Self {

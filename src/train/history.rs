@@ -81,6 +81,12 @@ impl History {
         (self.rows.iter().map(|r| r.epoch as f64).collect(), self.rows.iter().map(f).collect())
     }
 
+    /// One column against epoch as a chart series labelled `label`.
+    pub fn series(&self, label: impl Into<String>, f: impl Fn(&Row) -> f64) -> crate::plot::Series {
+        let (x, y) = self.column(f);
+        crate::plot::Series::new(label, x, y)
+    }
+
     /// `(epoch, value)` pairs of an extra metric, over the rows that have it.
     pub fn metric(&self, name: &str) -> (Vec<f64>, Vec<f64>) {
         self.rows.iter().filter_map(|r| r.metric(name).map(|v| (r.epoch as f64, v))).unzip()
@@ -151,4 +157,12 @@ pub struct Snapshot {
     pub source: Vec<[f64; 2]>,
     pub target: Vec<[f64; 2]>,
     pub generated: Vec<[f64; 2]>,
+}
+
+impl Snapshot {
+    /// The target (green), the source points (magenta) and arrows to their
+    /// images (000 Fig. 1).
+    pub fn transport_plot(&self, title: impl Into<String>) -> Result<crate::plot::TransportPlot> {
+        crate::plot::TransportPlot::new(title, self.target.clone(), self.source.clone(), self.generated.clone())
+    }
 }

@@ -432,6 +432,24 @@ impl Trainer {
         Ok(dropped)
     }
 
+    /// The images of the first `n` fixed source samples as a grid of
+    /// `columns` columns (image runs: DCGAN generators, or flat samples of a
+    /// square number of pixels, shown as one channel).
+    pub fn sample_grid(&self, n: i64, columns: usize) -> Result<crate::plot::ImageGrid> {
+        let z = self.fixed_z.narrow(0, 0, self.fixed_z.size()[0].min(n));
+        let y = self.generate(&z).f_clamp(-1.0, 1.0)?;
+        let y = if y.dim() == 2 {
+            let side = (y.size()[1] as f64).sqrt().round() as i64;
+            if side * side != y.size()[1] {
+                return Err(Error::input(format!("samples of {} values are not square images", y.size()[1])));
+            }
+            y.f_view([-1, 1, side, side])?
+        } else {
+            y
+        };
+        crate::plot::ImageGrid::from_tensor(&y, columns)
+    }
+
     /// The fixed source sample, the fixed target sample and their images
     /// (2D runs only).
     pub fn snapshot(&self) -> Result<Snapshot> {

@@ -8,8 +8,8 @@ use wgflow::config::RunConfig;
 use wgflow::data::Dataset;
 use wgflow::experiments::image_gan::{FidSpec, FidWeights};
 use wgflow::experiments::{
-    AdaptationExperiment, Experiment, ImageGanExperiment, OtMapsExperiment, RingExperiment, TwoDeltaExperiment,
-    W2DecayExperiment,
+    AdaptationExperiment, Experiment, ImageGanExperiment, MvGaussianExperiment, OtMapsExperiment, RingExperiment,
+    TwoDeltaExperiment, W2DecayExperiment,
 };
 use wgflow::Error;
 
@@ -25,8 +25,24 @@ pub enum ExperimentCmd {
     W2Decay(W2DecayArgs),
     /// DCGAN image generation scored by FID or pixel W2 against epochs and seconds (001, 002 Fig. 2, 4, 5).
     ImageGan(ImageGanArgs),
+    /// From the Gaussian fitted to a digit set to the digits: W2GAN against Barycentric-OT (004 §6.2, Fig. 5).
+    MvGaussian(MvGaussianArgs),
     /// The two-delta example of the Wasserstein proximal: Prop. 5 and Fig. 1 (002 §2.3); no training.
     TwoDelta(TwoDeltaArgs),
+}
+
+/// Where an experiment's image data comes from.
+#[derive(clap::Args, Debug)]
+pub struct DataArgs {
+    /// Data root [default: $WGFLOW_DATA, else data/].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Never download; a missing file is an error.
+    #[arg(long)]
+    offline: bool,
+    /// Use only the first N images of each split.
+    #[arg(long)]
+    limit: Option<usize>,
 }
 
 /// Flags every experiment that trains takes.
@@ -134,15 +150,8 @@ pub struct AdaptationArgs {
     /// 1-NN accuracy every N epochs.
     #[arg(long, default_value_t = 100)]
     eval_every: usize,
-    /// Data root [default: $WGFLOW_DATA, else data/].
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// Never download; a missing file is an error.
-    #[arg(long)]
-    offline: bool,
-    /// Use only the first N images of each split (quick runs).
-    #[arg(long)]
-    limit: Option<usize>,
+    #[command(flatten)]
+    data: DataArgs,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -183,15 +192,25 @@ pub struct ImageGanArgs {
     /// Generated images per FID.
     #[arg(long, default_value_t = 10_000)]
     fid_samples: i64,
-    /// Data root [default: $WGFLOW_DATA, else data/].
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// Never download; a missing file is an error.
-    #[arg(long)]
-    offline: bool,
-    /// Use only the first N training images.
-    #[arg(long)]
-    limit: Option<usize>,
+    #[command(flatten)]
+    data: DataArgs,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct MvGaussianArgs {
+    /// The digits: mnist or fashion-mnist.
+    #[arg(long, default_value = "mnist")]
+    dataset: String,
+    /// Methods to compare, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "w2gan,baryot-l2")]
+    methods: Vec<String>,
+    /// Width of the networks' two hidden layers.
+    #[arg(long, default_value_t = 1024)]
+    width: i64,
+    #[command(flatten)]
+    data: DataArgs,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -250,9 +269,7 @@ pub fn run(cmd: ExperimentCmd) -> wgflow::Result<()> {
             let parse = |n: &str| Dataset::from_name(n).map_err(flags(&[("dataset", "--domains")]));
             let mut exp = AdaptationExperiment::new(parse(source)?, parse(target)?).ks(a.k);
             exp.methods = a.methods;
-            exp.data_dir = a.data_dir;
-            exp.download = !a.offline;
-            exp.limit = a.limit;
+            (exp.data_dir, exp.download, exp.limit) = (a.data.data_dir, !a.data.offline, a.data.limit);
             let exp = exp.configure(|b| b.train.eval_every = a.eval_every);
             a.common.drive(exp, &[("source", "--domains"), ("target", "--domains"), ("limit", "--limit")])
         }
@@ -267,9 +284,7 @@ pub fn run(cmd: ExperimentCmd) -> wgflow::Result<()> {
             exp.dataset = dataset;
             exp.methods = a.methods;
             exp.evaluations = a.evaluations;
-            exp.data_dir = a.data_dir;
-            exp.download = !a.offline;
-            exp.limit = a.limit;
+            (exp.data_dir, exp.download, exp.limit) = (a.data.data_dir, !a.data.offline, a.data.limit);
             exp.fid = a.fid.map(|f| FidSpec {
                 weights: if f == "official" { FidWeights::Official } else { FidWeights::File(f.into()) },
                 samples: a.fid_samples,
@@ -285,6 +300,15 @@ pub fn run(cmd: ExperimentCmd) -> wgflow::Result<()> {
                     ("dataset", "--dataset"),
                 ],
             )
+        }
+        ExperimentCmd::MvGaussian(a) => {
+            let dataset = Dataset::from_name(&a.dataset).map_err(flags(&[("dataset", "--dataset")]))?;
+            let mut exp = MvGaussianExperiment::new(dataset);
+            exp.methods = a.methods;
+            exp.width = a.width;
+            (exp.data_dir, exp.download) = (a.data.data_dir, !a.data.offline);
+            exp.limit = a.data.limit.or(exp.limit);
+            a.common.drive(exp, &[("dataset", "--dataset"), ("limit", "--limit")])
         }
         ExperimentCmd::TwoDelta(a) => {
             let exp = TwoDeltaExperiment { alpha: a.alpha, h: a.h, steps: a.steps, ..TwoDeltaExperiment::default() };
