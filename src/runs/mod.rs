@@ -62,7 +62,7 @@ impl Status {
         serde_json::from_str(&text).map(Some).map_err(|e| Error::file(&path, format!("invalid status: {e}")))
     }
 
-    fn write(&self, dir: &Path) -> Result<()> {
+    pub(crate) fn write(&self, dir: &Path) -> Result<()> {
         let s = serde_json::to_string_pretty(self).map_err(|e| Error::input(e.to_string()))?;
         crate::io::write_atomic(dir.join("status.json"), s.as_bytes())
     }
@@ -228,6 +228,8 @@ pub fn train_dir(
                 status.epoch = t.epoch();
                 status.write(dir)?;
             }
+            // SIGTERM/SIGINT/SIGUSR1: checkpoint and stop (Error::Interrupted).
+            crate::interrupt::checkpoint_if_requested(&mut t, dir, &mut status)?;
         }
         Ok(())
     })();

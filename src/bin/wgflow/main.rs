@@ -13,7 +13,8 @@
 //! ```
 //!
 //! Exit codes: 0 success, 1 a failure while running, 2 bad input (a flag or
-//! config value, named in one line on stderr).
+//! config value, named in one line on stderr), 75 a run stopped by SIGTERM,
+//! SIGINT or SIGUSR1 after writing its checkpoint (`wgflow::interrupt`).
 
 mod compare;
 mod data;
@@ -76,6 +77,10 @@ fn main() -> ExitCode {
     };
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e @ Error::Interrupted { .. }) => {
+            eprintln!("{e}");
+            ExitCode::from(wgflow::interrupt::EXIT_INTERRUPTED)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             match e {

@@ -128,6 +128,10 @@ pub fn run(args: RunArgs) -> wgflow::Result<()> {
     if args.checkpoint_every == 0 {
         return Err(Error::config("--checkpoint-every", "must be ≥ 1, got 0"));
     }
+    // Runs that checkpoint stop at the end of an epoch on SIGTERM/SIGINT/SIGUSR1 (exit 75).
+    if args.resume.is_some() || matches!(args.experiment, None | Some(Experiment::Ring | Experiment::OtMaps)) {
+        wgflow::interrupt::install()?;
+    }
     if let Some(dir) = args.resume.clone() {
         return resume(args, dir);
     }
