@@ -2,7 +2,9 @@
 //! signal), SIGTERM (`scancel`, `kill`) and SIGINT (Ctrl-C) each make the run
 //! write a checkpoint of the epoch it just trained and exit 75, and
 //! `wgflow run --resume` then ends with the history and the final checkpoint
-//! of an uninterrupted run.
+//! of an uninterrupted run. The Slurm script of `wgflow sweep --emit slurm`,
+//! run here by bash with a stand-in `scontrol`, passes the pre-timeout signal
+//! on and requeues the task on that status; after a `scancel` it does not.
 //!
 //! The signals are sent at a known epoch through the test hook
 //! `WGFLOW_TEST_WAIT_FOR_SIGNAL=E` (the run waits after epoch E until a signal
@@ -192,4 +194,86 @@ fn a_signal_at_a_checkpoint_epoch_does_not_write_it_twice_and_ring_resumes() {
         assert_eq!(history_bits(&full.join(k)), history_bits(&cut.join(k)), "{k}");
         assert_same_checkpoints(&full.join(k), &cut.join(k));
     }
+}
+
+/// Emits the Slurm script of a one-run sweep and a stand-in `scontrol` that
+/// records its arguments; returns (script, run directory, PATH, record file).
+fn slurm_sweep(tmp: &Path) -> (PathBuf, PathBuf, String, PathBuf) {
+    let cfg = small_config(tmp);
+    let out = tmp.join("grid");
+    ok(&wgflow(&[
+        "sweep",
+        cfg.to_str().unwrap(),
+        "--seeds",
+        "5",
+        "--checkpoint-every",
+        "4",
+        "--out",
+        out.to_str().unwrap(),
+        "--emit",
+        "slurm",
+        "--time",
+        "1:00:00",
+        "--signal-before",
+        "300",
+    ]));
+    let bin = tmp.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let record = tmp.join("scontrol.args");
+    let scontrol = bin.join("scontrol");
+    std::fs::write(&scontrol, format!("#!/bin/sh\necho \"$@\" >> '{}'\n", record.display())).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&scontrol, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let dir = out.join("w1-lp-euler/k1/seed5");
+    assert!(dir.join("config.toml").exists());
+    (out.join("sweep.slurm"), dir, path, record)
+}
+
+/// bash running the script as array task 0 of job `job`.
+fn batch(script: &Path, path: &str, job: &str) -> Command {
+    let mut cmd = Command::new("bash");
+    cmd.arg(script).env("PATH", path).env("SLURM_ARRAY_TASK_ID", "0").env("SLURM_JOB_ID", job);
+    cmd
+}
+
+#[test]
+fn the_slurm_script_passes_the_pre_timeout_signal_on_and_requeues_the_task() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (script, dir, path, record) = slurm_sweep(tmp.path());
+    let text = std::fs::read_to_string(&script).unwrap();
+    assert!(text.contains("\n#SBATCH --signal=B:USR1@300\n#SBATCH --requeue\n"), "{text}");
+    let full = tmp.path().join("full");
+    let cfg = dir.join("config.toml");
+    ok(&wgflow(&["run", "--config", cfg.to_str().unwrap(), "--out", full.to_str().unwrap(), "--quiet"]));
+
+    // Slurm's --signal=B:USR1 goes to the batch shell only; the script passes it on.
+    let (mut shell, _lines) = spawn_until_waiting(batch(&script, &path, "101"), 6);
+    send(shell.id(), libc::SIGUSR1);
+    assert_eq!(shell.wait().unwrap().code(), Some(0), "requeued: the batch script succeeds");
+    assert_eq!(std::fs::read_to_string(&record).unwrap(), "requeue 101\n");
+    assert_eq!(checkpoint_epoch(&dir), 6);
+    let status = Status::read(&dir).unwrap().unwrap();
+    assert_eq!((status.state, status.epoch), (State::Running, 6));
+    assert!(status.message.contains("SIGUSR1"), "{}", status.message);
+
+    // scancel: SIGTERM to the batch shell (and to wgflow); a checkpoint, no requeue, exit 75.
+    let (mut shell, _lines) = spawn_until_waiting(batch(&script, &path, "102"), 9);
+    send(shell.id(), libc::SIGTERM);
+    assert_eq!(shell.wait().unwrap().code(), Some(i32::from(EXIT_INTERRUPTED)));
+    assert_eq!(std::fs::read_to_string(&record).unwrap(), "requeue 101\n", "no requeue after scancel");
+    assert_eq!(checkpoint_epoch(&dir), 9);
+
+    // The requeued (or resubmitted) task resumes and finishes as the uninterrupted run.
+    let out = batch(&script, &path, "101").output().unwrap();
+    ok(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("restart 0") && stdout.contains("\"epoch\":9"), "{stdout}");
+    assert!(stdout.contains("wgflow: exit status 0"), "{stdout}");
+    assert_eq!(history_bits(&dir), history_bits(&full));
+    assert_same_checkpoints(&full, &dir);
+    // A finished run: the next task exits at once.
+    let out = batch(&script, &path, "103").output().unwrap();
+    ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("is already finished"));
 }

@@ -19,6 +19,7 @@
 
 pub mod checkpoint;
 pub mod compare;
+pub mod slurm;
 pub mod sweep;
 
 use crate::error::{Error, Result};

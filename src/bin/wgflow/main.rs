@@ -4,7 +4,8 @@
 //! wgflow run ring --k 1,3,5,10 --critic lp --out runs/ring [--epochs N] [--seed S] [--device D]
 //! wgflow run --config run.toml --out runs/x [--checkpoint-every N] [--on-divergence stop|continue]
 //! wgflow run --resume runs/x
-//! wgflow sweep run.toml --k 1,3,5,10 --seeds 0..5 [--methods …] [--jobs N] [--emit slurm]
+//! wgflow sweep run.toml --k 1,3,5,10 --seeds 0..5 [--methods …] [--jobs N] [--emit slurm [--partition P] [--time T]
+//!              [--gpus-per-task 0|1] [--gpu-resource gpu] [--cpus-per-task N] [--account A] [--sbatch OPT]…]
 //! wgflow compare runs/sweep [--metric w1|w2] [--threshold X] [--out DIR]
 //! wgflow data fetch mnist|fashion-mnist|usps|cifar10 [--dir DIR] [--verify] [--offline]
 //! wgflow emd --p 1|2 A.npy B.npy [--weights-a WA.npy] [--weights-b WB.npy] [--sinkhorn REG]
@@ -22,6 +23,7 @@ mod emd;
 mod fid;
 mod knn;
 mod run;
+mod slurm_args;
 mod sweep;
 
 use clap::{Parser, Subcommand};

@@ -1,8 +1,8 @@
-//! `wgflow sweep CONFIG --k 1,3,5,10 --seeds 0..5 [--methods …] [--jobs N] [--emit slurm]`.
+//! `wgflow sweep CONFIG --k 1,3,5,10 --seeds 0..5 [--methods …] [--jobs N] [--emit slurm [SLURM OPTIONS]]`.
 
 use clap::ValueEnum;
 use std::path::PathBuf;
-use wgflow::runs::sweep::{parse_seeds, run_local, slurm_script, LocalOptions, SlurmOptions, Sweep};
+use wgflow::runs::sweep::{parse_seeds, run_local, slurm_script, LocalOptions, Sweep};
 use wgflow::runs::OnDivergence;
 use wgflow::train::RunConfig;
 use wgflow::Error;
@@ -50,6 +50,8 @@ pub struct SweepArgs {
     /// No progress output.
     #[arg(long)]
     quiet: bool,
+    #[command(flatten)]
+    slurm: super::slurm_args::SlurmArgs,
 }
 
 pub fn run(args: SweepArgs) -> wgflow::Result<()> {
@@ -74,11 +76,15 @@ pub fn run(args: SweepArgs) -> wgflow::Result<()> {
     let sweep = Sweep::plan(&args.out, &base, &methods, &args.k, &seeds)?;
     let exe = std::env::current_exe().map_err(|e| Error::input(format!("cannot find the wgflow binary: {e}")))?;
     if let Some(Emit::Slurm) = args.emit {
+        if args.device.is_some() {
+            return Err(Error::config(
+                "--device",
+                "with --emit slurm the device follows --gpus-per-task (0: cpu, 1: cuda:0)",
+            ));
+        }
+        let opts = args.slurm.options(exe, args.checkpoint_every)?;
         sweep.prepare()?;
-        let script = slurm_script(
-            &sweep,
-            &SlurmOptions { exe, checkpoint_every: args.checkpoint_every, job_name: "wgflow-sweep".into() },
-        )?;
+        let script = slurm_script(&sweep, &opts)?;
         let path = args.out.join("sweep.slurm");
         wgflow::io::write_atomic(&path, script.as_bytes())?;
         println!(
