@@ -268,7 +268,7 @@ fn the_slurm_script_passes_the_pre_timeout_signal_on_and_requeues_the_task() {
     let out = batch(&script, &path, "101").output().unwrap();
     ok(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("restart 0") && stdout.contains("\"epoch\":9"), "{stdout}");
+    assert!(stdout.contains("restart 0") && stdout.contains("\"epoch\": 9,"), "{stdout}");
     assert!(stdout.contains("wgflow: exit status 0"), "{stdout}");
     assert_eq!(history_bits(&dir), history_bits(&full));
     assert_same_checkpoints(&full, &dir);

@@ -267,7 +267,8 @@ pub fn slurm_script(sweep: &Sweep, opts: &SlurmOptions) -> Result<String> {
             .into(),
     );
     line(
-        "[ -f \"$DIR/status.json\" ] && echo \"wgflow: status before: $(tr -d ' \\n' < \"$DIR/status.json\")\"".into(),
+        "[ -f \"$DIR/status.json\" ] && echo \"wgflow: status before: $(sed 's/^ *//' \"$DIR/status.json\" | tr -d '\\n')\""
+            .into(),
     );
     line("# SIGUSR1 (before the time limit) and SIGTERM (scancel) go on to wgflow, which finishes its".into());
     line(format!("# epoch, writes a checkpoint and exits {exit}."));
