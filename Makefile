@@ -4,6 +4,10 @@
 #                the plots and the comparison table to runs/ring/
 #   make test    cargo fmt --check, clippy -D warnings, and the test suite (with
 #                the pinned Python reference packages of `make test-deps`)
+#   make slurm-test  a real single-node Slurm cluster on this machine (root,
+#                Debian: installs slurm-wlm and munge when missing): a sweep's
+#                job array, a cancel and resubmission, a pre-timeout requeue
+#                (scripts/slurm-test.sh; skipped without root unless CI is set)
 #   make bench-data  Fashion-MNIST decoding speed against torchvision
 #   make bench-metrics  evaluators against POT, scikit-learn, pytorch-fid
 #   make bench   all benchmarks (data, metrics, training loops against PyTorch
@@ -31,7 +35,7 @@ VPY := $(VENV)/bin/python
 CARGO ?= cargo
 DEMO_ARGS ?= --k 1,3,5,10 --critic lp --out runs/ring
 
-.PHONY: setup toolchain demo test test-deps fid-weights bench-metrics fmt clippy clean bench-data bench fashion-mnist kernel jupyter notebooks
+.PHONY: setup toolchain demo test slurm-test test-deps fid-weights bench-metrics fmt clippy clean bench-data bench fashion-mnist kernel jupyter notebooks
 
 # Reference implementations the parity tests compare against (POT, scikit-learn,
 # pytorch-fid), pinned, installed into the venv. pytorch-fid and torchvision
@@ -102,6 +106,11 @@ bench-metrics: setup test-deps
 
 test: setup test-deps fmt clippy
 	$(CARGO) test
+
+# The debug binary `make test` built (no second, release build of tch).
+slurm-test: setup
+	$(CARGO) build --bin wgflow
+	scripts/slurm-test.sh "$${CARGO_TARGET_DIR:-target}/debug/wgflow"
 
 # Fashion-MNIST decoding, wgflow against torchvision (benches/data.rs). Needs
 # Debian's dataset-fashion-mnist (installed here when root) and torchvision.

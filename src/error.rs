@@ -32,6 +32,12 @@ pub enum Error {
     /// epoch (`critic`, `generator`, `potential`, `evaluation`) and the tensor.
     #[error("training diverged at epoch {epoch}, {step} step: the {tensor} is {value}")]
     Diverged { epoch: usize, step: String, tensor: String, value: f64 },
+
+    /// A signal (SIGTERM, SIGINT, SIGUSR1) stopped training after `epoch`,
+    /// once the checkpoint of that epoch was written to `dir`
+    /// ([`crate::interrupt`]); `wgflow run --resume` continues the run.
+    #[error("stopped by {signal} after epoch {epoch}: checkpoint written to {}; continue with `wgflow run --resume`", dir.display())]
+    Interrupted { signal: String, epoch: usize, dir: PathBuf },
 }
 
 /// `Result` with [`Error`].

@@ -40,6 +40,7 @@ pub mod device;
 pub mod error;
 pub mod experiments;
 pub mod flow;
+pub mod interrupt;
 pub mod io;
 pub mod metrics;
 pub mod nets;

@@ -1,7 +1,8 @@
 //! `wgflow run --resume`, `wgflow sweep` and `wgflow compare` as processes:
 //! a run killed while writing a checkpoint resumes to the uninterrupted
 //! result; the NaN hook stops a run; a small real sweep (ring, K ∈ {1, 3},
-//! 2 seeds) and its comparison plot; the Slurm script; bad flags.
+//! 2 seeds) and its comparison plot; the Slurm script (CPU and GPU
+//! partitions); bad flags.
 
 mod cli_common;
 use cli_common::{assert_usage_error, assert_usage_error_env, wgflow, wgflow_env};
@@ -252,10 +253,91 @@ fn sweep_emits_a_slurm_array_script_for_the_grid() {
         out.to_str().unwrap(),
     ]);
     ok(&res);
+    // The defaults run on a plain CPU partition: no GPU resource, the CPU, one thread.
     let script = std::fs::read_to_string(out.join("sweep.slurm")).unwrap();
-    assert!(script.contains("\n#SBATCH --array=0-11\n") && script.contains("\n#SBATCH --gres=gpu:1\n"), "{script}");
-    assert!(script.contains(&format!("'{}'", std::path::absolute(out.join("wgan-gp/k3/seed2")).unwrap().display())));
-    assert!(script.contains("run --resume \"$DIR\" --quiet --on-divergence continue --checkpoint-every 50"));
+    let sbatch: Vec<&str> = script.lines().filter(|l| l.starts_with("#SBATCH")).collect();
+    let abs = std::path::absolute(&out).unwrap();
+    assert_eq!(
+        sbatch,
+        [
+            "#SBATCH --job-name=wgflow-sweep",
+            "#SBATCH --array=0-11",
+            "#SBATCH --ntasks=1",
+            "#SBATCH --cpus-per-task=1",
+            "#SBATCH --signal=B:USR1@120",
+            "#SBATCH --requeue",
+            "#SBATCH --open-mode=append",
+            &format!("#SBATCH --output={}/slurm-%A_%a.out", abs.display()),
+        ]
+    );
+    assert!(script.contains(&format!("'{}'", abs.join("wgan-gp/k3/seed2").display())));
+    assert!(script.contains("\nexport OMP_NUM_THREADS=1 MKL_NUM_THREADS=1\n"), "{script}");
+    assert!(
+        script.contains("run --resume \"$DIR\" --device cpu --quiet --on-divergence continue --checkpoint-every 50 &"),
+        "{script}"
+    );
+    assert!(script.contains("scontrol requeue \"$SLURM_JOB_ID\""));
+    let syntax = std::process::Command::new("bash").arg("-n").arg(out.join("sweep.slurm")).output().unwrap();
+    ok(&syntax);
+
+    // A GPU partition: the site's resource name, the partition, time, account, CPUs and extra lines.
+    let gpu = tmp.path().join("gpu");
+    ok(&wgflow(&[
+        "sweep",
+        cfg.to_str().unwrap(),
+        "--k",
+        "1,3",
+        "--out",
+        gpu.to_str().unwrap(),
+        "--emit",
+        "slurm",
+        "--gpus-per-task",
+        "1",
+        "--gpu-resource",
+        "gpu:a100",
+        "--partition",
+        "gpu",
+        "--time",
+        "1-12:00:00",
+        "--account",
+        "proj42",
+        "--cpus-per-task",
+        "8",
+        "--sbatch=--mem=32G",
+        "--sbatch",
+        "#SBATCH --constraint=a100",
+        "--signal-before",
+        "600",
+        "--no-requeue",
+        "--job-name",
+        "ring-k",
+        "--checkpoint-every",
+        "100",
+    ]));
+    let script = std::fs::read_to_string(gpu.join("sweep.slurm")).unwrap();
+    let sbatch: Vec<&str> = script.lines().filter(|l| l.starts_with("#SBATCH")).collect();
+    assert_eq!(
+        sbatch,
+        [
+            "#SBATCH --job-name=ring-k",
+            "#SBATCH --array=0-1",
+            "#SBATCH --ntasks=1",
+            "#SBATCH --cpus-per-task=8",
+            "#SBATCH --gres=gpu:a100:1",
+            "#SBATCH --partition=gpu",
+            "#SBATCH --time=1-12:00:00",
+            "#SBATCH --account=proj42",
+            "#SBATCH --signal=B:USR1@600",
+            "#SBATCH --no-requeue",
+            "#SBATCH --open-mode=append",
+            &format!("#SBATCH --output={}/slurm-%A_%a.out", std::path::absolute(&gpu).unwrap().display()),
+            "#SBATCH --mem=32G",
+            "#SBATCH --constraint=a100",
+        ]
+    );
+    assert!(script.contains("\nexport OMP_NUM_THREADS=8 MKL_NUM_THREADS=8\n"), "{script}");
+    assert!(script.contains("--device cuda:0 --quiet --on-divergence continue --checkpoint-every 100 &"), "{script}");
+    assert!(!script.contains("scontrol requeue"), "--no-requeue: {script}");
     // The run directories exist with their configs; nothing was trained.
     let d = out.join("w1fe-lp/k3/seed1");
     let c = wgflow::config::RunConfig::load(d.join("config.toml")).unwrap();
@@ -284,6 +366,21 @@ fn bad_flags_for_runs_sweeps_and_comparisons_get_one_line_and_exit_2() {
     assert_usage_error(&["sweep", cfg, "--jobs", "0"], "--jobs");
     assert_usage_error(&["sweep", cfg, "--k", "0"], "--k");
     assert_usage_error(&["sweep", cfg, "--emit", "pbs"], "--emit");
+    let slurm = |extra: &[&'static str]| -> Vec<&str> {
+        let mut a = vec!["sweep", cfg, "--out", missing, "--emit", "slurm"];
+        a.extend(extra);
+        a
+    };
+    assert_usage_error(&slurm(&["--gpus-per-task", "2"]), "--gpus-per-task");
+    assert_usage_error(&slurm(&["--time", "1:00", "--signal-before", "60"]), "--signal-before");
+    assert_usage_error(&slurm(&["--time", "90 minutes"]), "--time");
+    assert_usage_error(&slurm(&["--cpus-per-task", "0"]), "--cpus-per-task");
+    assert_usage_error(&slurm(&["--sbatch", "mem=4G"]), "--sbatch");
+    assert_usage_error(&slurm(&["--partition", "gpu;rm -rf /"]), "--partition");
+    assert_usage_error(&slurm(&["--gpu-resource", "gpu:a100:2"]), "--gpu-resource");
+    assert_usage_error(&slurm(&["--device", "cpu"]), "--device");
+    assert_usage_error(&["sweep", cfg, "--partition", "cpu"], "--emit");
+    assert!(!Path::new(missing).exists(), "no directory written for bad flags");
     assert_usage_error(&["sweep", &format!("{missing}.toml")], "missing.toml");
     assert_usage_error(&["compare", missing], "missing");
     assert_usage_error(&["compare", tmp.path().to_str().unwrap(), "--metric", "w3"], "--metric");

@@ -356,13 +356,18 @@ fn slurm_script_runs_one_resumable_directory_per_array_task_on_one_gpu() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("sweep");
     let sweep = Sweep::plan(&out, &small("w1fe-lp", 0), &[], &[1, 3, 5, 10], &[0, 1, 2, 3, 4]).unwrap();
-    let opts =
-        SlurmOptions { exe: PathBuf::from("/opt/wgflow/bin/wgflow"), checkpoint_every: 25, job_name: "wg".into() };
+    let opts = SlurmOptions {
+        checkpoint_every: 25,
+        job_name: "wg".into(),
+        gpus: 1,
+        ..SlurmOptions::new("/opt/wgflow/bin/wgflow")
+    };
     let s = slurm_script(&sweep, &opts).unwrap();
     let lines: Vec<&str> = s.lines().collect();
     assert_eq!(lines[0], "#!/bin/bash");
     assert!(lines.contains(&"#SBATCH --array=0-19"), "{s}");
     assert!(lines.contains(&"#SBATCH --gres=gpu:1"));
+    assert!(lines.contains(&"#SBATCH --signal=B:USR1@120"));
     assert!(lines.contains(&"#SBATCH --job-name=wg"));
     assert!(lines.contains(&"WGFLOW=${WGFLOW:-'/opt/wgflow/bin/wgflow'}"));
     // The array lists the 20 directories in grid order, absolute; task i runs the i-th.
@@ -374,13 +379,46 @@ fn slurm_script_runs_one_resumable_directory_per_array_task_on_one_gpu() {
     }
     assert!(dirs[0].ends_with("/k1/seed0'") && dirs[19].ends_with("/k10/seed4'"));
     assert!(lines.contains(&"DIR=\"${RUNS[$SLURM_ARRAY_TASK_ID]}\""));
-    assert_eq!(
-        *lines.last().unwrap(),
-        "exec \"$WGFLOW\" run --resume \"$DIR\" --quiet --on-divergence continue --checkpoint-every 25"
-    );
+    assert!(lines.contains(
+        &"\"$WGFLOW\" run --resume \"$DIR\" --device cuda:0 --quiet --on-divergence continue --checkpoint-every 25 &"
+    ));
+    assert_eq!(*lines.last().unwrap(), "exit \"$status\"");
     // The script is valid bash.
     let check = std::process::Command::new("bash").arg("-n").arg("-c").arg(&s).status().unwrap();
     assert!(check.success());
+
+    // The defaults: a CPU partition (no GPU resource, --device cpu).
+    let cpu = slurm_script(&sweep, &SlurmOptions::new("/opt/wgflow/bin/wgflow")).unwrap();
+    assert!(!cpu.contains("--gres"), "{cpu}");
+    assert!(cpu.contains("--device cpu --quiet"), "{cpu}");
+    // The signal must come before the time limit; a run uses one GPU.
+    let late = SlurmOptions { time: Some("2:00".into()), signal_before: 120, ..SlurmOptions::new("wgflow") };
+    assert!(slurm_script(&sweep, &late).unwrap_err().to_string().contains("`signal_before`"));
+    let two = SlurmOptions { gpus: 2, ..SlurmOptions::new("wgflow") };
+    assert!(slurm_script(&sweep, &two).unwrap_err().to_string().contains("`gpus`"));
+}
+
+#[test]
+fn slurm_time_limits_parse_in_every_format_slurm_takes() {
+    use wgflow::runs::slurm::parse_time_limit;
+    for (s, secs) in [
+        ("1", 60),
+        ("90", 5400),
+        ("1:30", 90),
+        ("2:00:00", 7200),
+        ("1-0", 86400),
+        ("1-2", 93600),
+        ("1-2:03", 93780),
+        ("1-2:03:04", 93784),
+    ] {
+        assert_eq!(parse_time_limit(s).unwrap(), Some(secs), "{s}");
+    }
+    assert_eq!(parse_time_limit("UNLIMITED").unwrap(), None);
+    assert_eq!(parse_time_limit("infinite").unwrap(), None);
+    assert_eq!(parse_time_limit("0").unwrap(), None);
+    for bad in ["", "1:2:3:4", "-1", "1-", "1h", "1-2:3:4:5", "1.5"] {
+        assert!(parse_time_limit(bad).unwrap_err().to_string().contains("`time`"), "{bad}");
+    }
 }
 
 #[test]

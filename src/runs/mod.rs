@@ -23,6 +23,7 @@
 
 pub mod checkpoint;
 pub mod compare;
+pub mod slurm;
 pub mod sweep;
 
 use crate::config::RunConfig;
@@ -66,7 +67,7 @@ impl Status {
         crate::io::read_json(&path, "a run status").map(Some)
     }
 
-    fn write(&self, dir: &Path) -> Result<()> {
+    pub(crate) fn write(&self, dir: &Path) -> Result<()> {
         crate::io::write_json(dir.join("status.json"), self)
     }
 }
@@ -242,7 +243,8 @@ impl Hook for RunDirHook {
         if self.policy.due(t.epoch(), t.config().train.epochs) {
             self.save(t)?;
         }
-        Ok(())
+        // SIGTERM/SIGINT/SIGUSR1: checkpoint and stop (Error::Interrupted).
+        crate::interrupt::checkpoint_if_requested(t, &self.dir, &mut self.status)
     }
 }
 

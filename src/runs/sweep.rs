@@ -2,14 +2,15 @@
 //! point (`OUT/METHOD/kK/seedS`). The CLI runs the grid as separate
 //! `wgflow run --resume DIR` processes — locally (`wgflow sweep --jobs N`, one
 //! CUDA device per job on a multi-GPU machine), or on a cluster through the
-//! Slurm job-array script of [`slurm_script`]. Finished runs are skipped;
+//! Slurm job-array script of [`slurm_script`] (in [`super::slurm`]). Finished runs are skipped;
 //! started ones continue from their checkpoint.
 
 use super::{create_dir, RunLabels};
 use crate::config::{preset, RunConfig};
 use crate::error::{Error, Result};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+pub use super::slurm::{slurm_script, SlurmOptions};
 
 /// One point of the grid.
 #[derive(Clone, Debug, PartialEq)]
@@ -105,63 +106,4 @@ impl Sweep {
         }
         Ok(())
     }
-}
-
-/// Options of the Slurm script.
-#[derive(Clone, Debug)]
-pub struct SlurmOptions {
-    /// The `wgflow` binary the cluster nodes run.
-    pub exe: PathBuf,
-    pub checkpoint_every: usize,
-    pub job_name: String,
-}
-
-/// A Slurm job-array script running the grid: one array task per run
-/// directory (task `i` runs the `i`-th), one GPU per task, each task
-/// `wgflow run --resume DIR` so that a requeued or re-submitted task
-/// continues from its checkpoint and a finished one exits at once.
-/// Directory paths are made absolute.
-pub fn slurm_script(sweep: &Sweep, opts: &SlurmOptions) -> Result<String> {
-    if sweep.runs.is_empty() {
-        return Err(Error::input("the sweep has no runs"));
-    }
-    let abs = |p: &Path| -> Result<PathBuf> {
-        std::path::absolute(p).map_err(|e| Error::file(p, format!("cannot make the path absolute: {e}")))
-    };
-    let out = abs(&sweep.out)?;
-    let quote = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', r"'\''"));
-    let mut s = String::new();
-    let n = sweep.runs.len();
-    let _ = writeln!(s, "#!/bin/bash");
-    let _ =
-        writeln!(s, "# wgflow sweep: {n} runs, one Slurm array task each (written by `wgflow sweep --emit slurm`).");
-    let _ = writeln!(
-        s,
-        "# Submit with `sbatch {}`; add your site's --partition/--time/--account lines below.",
-        out.join("sweep.slurm").display()
-    );
-    let _ = writeln!(s, "# Every task resumes its run directory: resubmitting the script continues unfinished runs");
-    let _ = writeln!(s, "# and skips finished ones.");
-    let _ = writeln!(s, "#SBATCH --job-name={}", opts.job_name);
-    let _ = writeln!(s, "#SBATCH --array=0-{}", n - 1);
-    let _ = writeln!(s, "#SBATCH --gres=gpu:1");
-    let _ = writeln!(s, "#SBATCH --ntasks=1");
-    let _ = writeln!(s, "#SBATCH --requeue");
-    let _ = writeln!(s, "#SBATCH --output={}", out.join("slurm-%A_%a.out").display());
-    let _ = writeln!(s, "set -euo pipefail");
-    let _ = writeln!(s, "WGFLOW=${{WGFLOW:-{}}}", quote(&opts.exe));
-    let _ = writeln!(s, "RUNS=(");
-    for r in &sweep.runs {
-        let _ = writeln!(s, "  {}", quote(&abs(&r.dir)?));
-    }
-    let _ = writeln!(s, ")");
-    let _ = writeln!(s, "DIR=\"${{RUNS[$SLURM_ARRAY_TASK_ID]}}\"");
-    let _ = writeln!(s, "# Slurm sets CUDA_VISIBLE_DEVICES to the task's GPU, which libtorch sees as cuda:0.");
-    let _ = writeln!(s, "export WGFLOW_DEVICE=${{WGFLOW_DEVICE:-cuda:0}}");
-    let _ = writeln!(
-        s,
-        "exec \"$WGFLOW\" run --resume \"$DIR\" --quiet --on-divergence continue --checkpoint-every {}",
-        opts.checkpoint_every
-    );
-    Ok(s)
 }

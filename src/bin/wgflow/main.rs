@@ -1,11 +1,12 @@
 //! The `wgflow` command line.
 //!
 //! ```text
-//! wgflow run ring|ot-maps|adaptation|w2-decay|image-gan|two-delta [flags]   (`wgflow run EXPERIMENT --help`)
+//! wgflow run ring|ot-maps|adaptation|w2-decay|image-gan|mv-gaussian|two-delta [flags]   (`wgflow run EXPERIMENT --help`)
 //! wgflow run --config run.toml --out runs/x [--method M] [--k K] [--checkpoint-every N] [--on-divergence stop|continue]
 //! wgflow run --resume runs/x [--epochs N]
 //! wgflow methods
-//! wgflow sweep run.toml --k 1,3,5,10 --seeds 0..5 [--methods …] [--jobs N] [--emit slurm]
+//! wgflow sweep run.toml --k 1,3,5,10 --seeds 0..5 [--methods …] [--jobs N] [--emit slurm [--partition P] [--time T]
+//!              [--gpus-per-task 0|1] [--gpu-resource gpu] [--cpus-per-task N] [--account A] [--sbatch OPT]…]
 //! wgflow compare runs/sweep [--metric w1|w2] [--threshold X] [--out DIR]
 //! wgflow data fetch mnist|fashion-mnist|usps|cifar10 [--dir DIR] [--verify] [--offline]
 //! wgflow emd --p 1|2 A.npy B.npy [--weights-a WA.npy] [--weights-b WB.npy] [--sinkhorn REG]
@@ -14,7 +15,8 @@
 //! ```
 //!
 //! Exit codes: 0 success, 1 a failure while running, 2 bad input (a flag or
-//! config value, named in one line on stderr).
+//! config value, named in one line on stderr), 75 a run stopped by SIGTERM,
+//! SIGINT or SIGUSR1 after writing its checkpoint (`wgflow::interrupt`).
 
 mod compare;
 mod data;
@@ -23,6 +25,7 @@ mod fid;
 mod knn;
 mod methods;
 mod run;
+mod slurm_args;
 mod sweep;
 
 use clap::{Parser, Subcommand};
@@ -80,6 +83,10 @@ fn main() -> ExitCode {
     };
     match dispatch(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e @ Error::Interrupted { .. }) => {
+            eprintln!("{e}");
+            ExitCode::from(wgflow::interrupt::EXIT_INTERRUPTED)
+        }
         Err(e) => {
             eprintln!("error: {e}");
             match e {

@@ -1,10 +1,10 @@
-//! `wgflow sweep CONFIG --k 1,3,5,10 --seeds 0..5 [--methods …] [--jobs N] [--emit slurm]`.
+//! `wgflow sweep CONFIG --k 1,3,5,10 --seeds 0..5 [--methods …] [--jobs N] [--emit slurm [SLURM OPTIONS]]`.
 
 use clap::ValueEnum;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use wgflow::config::RunConfig;
-use wgflow::runs::sweep::{parse_seeds, slurm_script, PlannedRun, SlurmOptions, Sweep};
+use wgflow::runs::sweep::{parse_seeds, slurm_script, PlannedRun, Sweep};
 use wgflow::runs::{OnDivergence, State, Status};
 use wgflow::Error;
 
@@ -51,6 +51,8 @@ pub struct SweepArgs {
     /// No progress output.
     #[arg(long)]
     quiet: bool,
+    #[command(flatten)]
+    slurm: super::slurm_args::SlurmArgs,
 }
 
 pub fn run(args: SweepArgs) -> wgflow::Result<()> {
@@ -75,11 +77,15 @@ pub fn run(args: SweepArgs) -> wgflow::Result<()> {
     let sweep = Sweep::plan(&args.out, &base, &methods, &args.k, &seeds).map_err(super::run::flags(&[]))?;
     let exe = std::env::current_exe().map_err(|e| Error::input(format!("cannot find the wgflow binary: {e}")))?;
     if let Some(Emit::Slurm) = args.emit {
+        if args.device.is_some() {
+            return Err(Error::config(
+                "--device",
+                "with --emit slurm the device follows --gpus-per-task (0: cpu, 1: cuda:0)",
+            ));
+        }
+        let opts = args.slurm.options(exe, args.checkpoint_every)?;
         sweep.prepare()?;
-        let script = slurm_script(
-            &sweep,
-            &SlurmOptions { exe, checkpoint_every: args.checkpoint_every, job_name: "wgflow-sweep".into() },
-        )?;
+        let script = slurm_script(&sweep, &opts)?;
         let path = args.out.join("sweep.slurm");
         wgflow::io::write_atomic(&path, script.as_bytes())?;
         println!(
@@ -110,6 +116,12 @@ pub fn run(args: SweepArgs) -> wgflow::Result<()> {
         report.skipped.len(),
         report.diverged.len()
     );
+    if !report.stopped.is_empty() {
+        println!(
+            "{} run(s) stopped by a signal with a checkpoint: run the same sweep again to continue them",
+            report.stopped.len()
+        );
+    }
     for (dir, msg) in &report.diverged {
         println!("diverged: {}: {msg}", dir.display());
     }
@@ -142,6 +154,8 @@ struct SweepReport {
     diverged: Vec<(PathBuf, String)>,
     /// Not run because an earlier run diverged (`--on-divergence stop`).
     not_started: Vec<PathBuf>,
+    /// Stopped by a signal with a checkpoint (exit 75): the next sweep continues them.
+    stopped: Vec<PathBuf>,
 }
 
 /// Runs the grid as `wgflow run --resume DIR` child processes, `jobs` at a
@@ -217,6 +231,10 @@ fn run_local(sweep: &Sweep, opts: &LocalOptions, mut progress: impl FnMut(&str))
                     if opts.on_divergence == OnDivergence::Stop {
                         stop = true;
                     }
+                }
+                _ if code.code() == Some(wgflow::interrupt::EXIT_INTERRUPTED.into()) => {
+                    progress(&format!("stopped {} with a checkpoint", r.dir.display()));
+                    report.stopped.push(r.dir.clone());
                 }
                 _ => {
                     failures.push(format!("{} ({code}; see {})", r.dir.display(), r.dir.join("log.txt").display()));

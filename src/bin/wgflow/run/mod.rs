@@ -133,6 +133,9 @@ pub fn run(args: RunArgs) -> wgflow::Result<()> {
     if let Some(0) = args.epochs {
         return Err(Error::config("--epochs", "must be ≥ 1, got 0"));
     }
+    // Every run checkpoints: it stops at the end of an epoch on
+    // SIGTERM/SIGINT/SIGUSR1 with a checkpoint (exit 75).
+    wgflow::interrupt::install()?;
     if let Some(cmd) = args.experiment {
         return experiments::run(cmd);
     }
