@@ -119,6 +119,11 @@ pub struct MvGaussianSummary {
 }
 
 impl MvGaussianSummary {
+    /// The sample grid: the Gaussian draws, then each method's images of them.
+    pub fn samples(&self) -> Result<ImageGrid> {
+        self.grid.clone().ok_or_else(|| Error::input("no sample grid: the experiment trained no run"))
+    }
+
     /// The last W2 of `method`.
     pub fn last_w2(&self, method: &str) -> Option<f64> {
         self.rows.iter().find(|r| r.method == method).map(|r| r.last_w2)
