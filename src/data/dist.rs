@@ -20,6 +20,7 @@ use super::batch::{Batches, Sampler};
 use super::fetch::{data_root, Download, FetchOptions};
 use super::gaussian::MvGaussian;
 use super::images::Split;
+use super::pairs::{MapPair, PairSpec};
 use super::sets::Dataset;
 use super::toy::Toy;
 use crate::error::{Error, Result};
@@ -37,6 +38,9 @@ pub enum Distribution {
     Normal(NormalSpec),
     /// An image data set, `{ dataset = "usps", … }`.
     Data(DataSpec),
+    /// One side of a pair with a known optimal map, `{ pair = "mixture", dim = 16, side = "input" }`
+    /// ([`super::pairs`]).
+    Pair(PairSpec),
 }
 
 /// `N(0, std² I)` with samples of shape `normal`.
@@ -110,10 +114,12 @@ impl<'de> Deserialize<'de> for Distribution {
             Ok(Distribution::Normal(v.try_into().map_err(conv)?))
         } else if table.contains_key("dataset") {
             Ok(Distribution::Data(v.try_into().map_err(conv)?))
+        } else if table.contains_key("pair") {
+            Ok(Distribution::Pair(v.try_into().map_err(conv)?))
         } else {
             Err(D::Error::custom(
-                "a distribution needs one of the keys `name` (a toy set), `normal` (a standard normal's shape) \
-                 or `dataset` (an image data set)",
+                "a distribution needs one of the keys `name` (a toy set), `normal` (a standard normal's shape), \
+                 `dataset` (an image data set) or `pair` (a pair with a known optimal map)",
             ))
         }
     }
@@ -213,6 +219,7 @@ impl Distribution {
             Distribution::Normal(n) => format!("normal{:?}", n.normal),
             Distribution::Data(d) if d.gaussian => format!("{}-gaussian", d.dataset),
             Distribution::Data(d) => d.dataset.clone(),
+            Distribution::Pair(p) => format!("{}-d{}-{:?}", p.pair.name(), p.dim, p.side).to_lowercase(),
         }
     }
 
@@ -267,6 +274,7 @@ impl Distribution {
                 }
                 Ok(())
             }
+            Distribution::Pair(p) => p.validate(field),
         }
     }
 
@@ -285,6 +293,7 @@ impl Distribution {
                     vec![c, h, w]
                 }
             }
+            Distribution::Pair(p) => vec![p.dim],
         })
     }
 
@@ -326,6 +335,7 @@ impl Distribution {
                     inner
                 }
             }
+            Distribution::Pair(p) => Box::new(MapPair::of(p)?.sampler(p.side)),
         })
     }
 }

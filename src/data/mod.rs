@@ -9,6 +9,8 @@
 //! * [`fetch`]: download, checksums and the cache ([`data_root`]).
 //! * [`dist`]: what a run's config samples from ([`Distribution`]: a toy
 //!   set, a normal, a data set or the Gaussian fitted to it).
+//! * [`pairs`]: pairs of distributions with known optimal maps (Gaussian
+//!   pairs, and mixtures pushed by the gradient of a convex potential).
 //! * [`batch`]: seeded minibatches ([`Batches`]) and the [`Sampler`] trait;
 //!   [`gaussian`]: a Gaussian fitted to a data set ([`MvGaussian`]).
 //!
@@ -22,6 +24,7 @@ pub mod fetch;
 pub mod gaussian;
 pub mod images;
 pub mod mnist;
+pub mod pairs;
 pub mod sets;
 pub mod synthetic;
 pub mod toy;
@@ -32,5 +35,6 @@ pub use dist::{DataSpec, Distribution, NormalSpec};
 pub use fetch::{data_root, Download, FetchOptions, RemoteFile};
 pub use gaussian::MvGaussian;
 pub use images::{resize_center_crop, ImageSet, Split};
+pub use pairs::{MapPair, PairFamily, PairSide, PairSpec};
 pub use sets::Dataset;
 pub use toy::{SpiralArm, Toy};

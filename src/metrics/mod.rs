@@ -6,11 +6,14 @@
 //! * [`knn`]: exact 1-nearest-neighbour accuracy (domain adaptation).
 //! * [`fid`]: FID and KID as pytorch-fid computes them, on the FID Inception
 //!   network of [`inception`].
+//! * [`maps`]: L2-UVP and cos of a learned map against a known optimal one
+//!   (Korotin et al. 2021), and the linear (Bures) baseline map.
 
 pub mod emd;
 pub mod fid;
 pub mod inception;
 pub mod knn;
+pub mod maps;
 pub mod ot;
 
 pub use emd::{assignment, wasserstein, Assignment};
