@@ -17,8 +17,9 @@
 //!   so T* is the optimal map from P to Q = T*#P. Each ridge is a smooth
 //!   fold across a hyperplane through a point of P (a random unit direction,
 //!   sharpness a quarter of the spread of P's projections on it), and the
-//!   folds together displace points as much (in RMS) as the quadratic part:
-//!   the map is far from linear.
+//!   folds together displace points three times as much (in RMS) as the
+//!   quadratic part: the map is far from linear (the best linear map leaves
+//!   8–10 % of Q's variance unexplained for d = 2 … 256).
 //!
 //! Construction draws from a ChaCha8 stream of the pair's seed (never from
 //! libtorch's generator); samples of P draw from libtorch's generator, which
@@ -188,6 +189,9 @@ pub struct MapPair {
     pub w2_squared: f64,
 }
 
+/// The folds' displacement RMS, as a multiple of the quadratic part's.
+const FOLDS: f64 = 3.0;
+
 /// Points used to estimate a mixture pair's moments.
 const MOMENT_SAMPLES: usize = 1 << 16;
 
@@ -267,7 +271,7 @@ impl MapPair {
                     let rms = |t: &Tensor| -> Result<f64> {
                         Ok(t.f_square()?.f_sum(Kind::Double)?.f_double_value(&[])?.sqrt())
                     };
-                    let scale = rms(&lin)? / rms(&ridge)?.max(1e-12);
+                    let scale = FOLDS * rms(&lin)? / rms(&ridge)?.max(1e-12);
                     *w = (&*w * scale).f_to_kind(Kind::Float)?;
                 }
                 let y = pair.map(&x)?;
