@@ -7,8 +7,8 @@ pub use crate::data::{DataSpec, Dataset, Distribution, SpiralArm, Split, Toy};
 pub use crate::device::{choose_device, device_name, seed_all};
 pub use crate::error::{Error, Result};
 pub use crate::experiments::{
-    AdaptationExperiment, Experiment, ImageGanExperiment, MvGaussianExperiment, OtMapsExperiment, Report,
-    RingExperiment, RingSummary, TwoDeltaExperiment, W2DecayExperiment,
+    AdaptationExperiment, Experiment, ImageGanExperiment, MvGaussianExperiment, OtBenchmarkExperiment,
+    OtMapsExperiment, Report, RingExperiment, RingSummary, TwoDeltaExperiment, W2DecayExperiment,
 };
 pub use crate::flow::barycentric::exact_w2_flow;
 pub use crate::flow::StepConfig;

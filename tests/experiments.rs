@@ -156,6 +156,20 @@ fn the_mv_gaussian_experiment_resumes_to_the_same_summary() {
 }
 
 #[test]
+fn the_ot_benchmark_experiment_resumes_to_the_same_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = ["--dims", "2,8", "--methods", "w2gan,w1fe-lp", "--epochs", "6", "--test-size", "1024"];
+    let runs = ["gaussian/d2/w2gan", "gaussian/d8/w1fe-lp", "mixture/d8/w2gan"];
+    killed_and_resumed(tmp.path(), "ot-benchmark", &args, 4, &runs);
+    // Baselines and methods on both families; the scores are history columns.
+    let s = summary(&tmp.path().join("ot-benchmark-cut"));
+    assert_eq!(s["rows"].as_array().unwrap().len(), 2 * 2 * (3 + 2));
+    let h = History::load_csv(tmp.path().join("ot-benchmark-cut/mixture/d2/w2gan/history.csv")).unwrap();
+    assert!(h.last().unwrap().metric("l2_uvp").unwrap() > 0.0 && h.last().unwrap().metric("cos").is_some());
+    assert!(tmp.path().join("ot-benchmark-cut/maps-mixture-2d.png").is_file());
+}
+
+#[test]
 fn the_two_delta_experiment_resumes_to_the_same_summary() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("two-delta");
@@ -284,7 +298,7 @@ fn every_method_and_every_experiment_is_reachable_from_the_cli() {
         assert!(help.contains(&line), "`wgflow run --help` lacks {line:?}");
         assert!(methods.lines().any(|l| l.starts_with(m.name) && l.contains(m.source)), "{}", m.name);
     }
-    assert_eq!(wgflow::experiments::KINDS.len(), 7);
+    assert_eq!(wgflow::experiments::KINDS.len(), 8);
     for kind in wgflow::experiments::KINDS {
         assert!(help.lines().any(|l| l.trim_start().starts_with(kind)), "`wgflow run --help` lacks {kind}");
         let sub = wgflow(&["run", kind, "--help"]);

@@ -123,8 +123,7 @@ target = { pair = "mixture", dim = 8, seed = 4, side = "output" }
     cfg.source = dist["source"].clone().try_into().unwrap();
     cfg.target = dist["target"].clone().try_into().unwrap();
     assert_eq!(cfg.source.sample_shape().unwrap(), vec![8]);
-    let e = toml::from_str::<toml::Value>(r#"s = { pair = "ring", dim = 2, side = "input" }"#)
-        .unwrap()["s"]
+    let e = toml::from_str::<toml::Value>(r#"s = { pair = "ring", dim = 2, side = "input" }"#).unwrap()["s"]
         .clone()
         .try_into::<wgflow::data::Distribution>()
         .unwrap_err()

@@ -56,9 +56,10 @@ impl PairFamily {
     }
 
     pub fn from_name(name: &str) -> Result<Self> {
-        Self::ALL.into_iter().find(|f| f.name() == name).ok_or_else(|| {
-            Error::config("pair", format!("unknown pair family `{name}`; expected gaussian or mixture"))
-        })
+        Self::ALL
+            .into_iter()
+            .find(|f| f.name() == name)
+            .ok_or_else(|| Error::config("pair", format!("unknown pair family `{name}`; expected gaussian or mixture")))
     }
 }
 
@@ -202,7 +203,8 @@ impl MapPair {
             return Err(Error::config("dim", format!("must be ≥ 1, got {dim}")));
         }
         let d = dim;
-        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ (family as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ dim as u64);
+        let mut rng =
+            ChaCha8Rng::seed_from_u64(seed ^ (family as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ dim as u64);
         let f32v = |t: Tensor| t.f_to_kind(Kind::Float);
         match family {
             PairFamily::Gaussian => {
@@ -276,8 +278,8 @@ impl MapPair {
                 }
                 let y = pair.map(&x)?;
                 let mean = y.f_mean_dim(0, false, Kind::Double)?;
-                pair.output_variance = (&y - &mean).f_square()?.f_sum(Kind::Double)?.f_double_value(&[])?
-                    / MOMENT_SAMPLES as f64;
+                pair.output_variance =
+                    (&y - &mean).f_square()?.f_sum(Kind::Double)?.f_double_value(&[])? / MOMENT_SAMPLES as f64;
                 pair.w2_squared =
                     (&y - &x).f_square()?.f_sum(Kind::Double)?.f_double_value(&[])? / MOMENT_SAMPLES as f64;
                 pair.output_mean = mean.f_to_kind(Kind::Float)?;

@@ -169,6 +169,7 @@ pub fn resume_any(out: &Path, epochs: Option<usize>, opts: &DriverOptions) -> Re
         W2DecayExperiment::KIND => go::<W2DecayExperiment>(out, epochs, opts),
         ImageGanExperiment::KIND => go::<ImageGanExperiment>(out, epochs, opts),
         MvGaussianExperiment::KIND => go::<MvGaussianExperiment>(out, epochs, opts),
+        OtBenchmarkExperiment::KIND => go::<OtBenchmarkExperiment>(out, epochs, opts),
         TwoDeltaExperiment::KIND => go::<TwoDeltaExperiment>(out, epochs, opts),
         other => Err(Error::file(
             out.join(EXPERIMENT_FILE),

@@ -10,6 +10,8 @@
 //! * [`adaptation`]: USPS ↔ MNIST domain adaptation scored by 1-NN accuracy
 //!   (000 Fig. 3, 004 Table 1);
 //! * [`w2_decay`]: the W2 decay of W2-FE against e^{−t} (003 eq. 14);
+//! * [`ot_benchmark`]: the learned W2 maps against maps known exactly,
+//!   d = 2 … 256 (L2-UVP and cos, Korotin et al. 2021);
 //! * [`two_delta`]: the two-delta example of the Wasserstein proximal (002 §2.3);
 //! * [`mv_gaussian`]: from the Gaussian fitted to a digit set to the digits,
 //!   W2GAN against Barycentric-OT (004 §6.2, Fig. 5);
@@ -30,6 +32,7 @@ pub mod adaptation;
 mod driver;
 pub mod image_gan;
 pub mod mv_gaussian;
+pub mod ot_benchmark;
 pub mod ot_maps;
 pub mod ring;
 pub mod two_delta;
@@ -41,6 +44,7 @@ pub use driver::{
 };
 pub use image_gan::ImageGanExperiment;
 pub use mv_gaussian::MvGaussianExperiment;
+pub use ot_benchmark::OtBenchmarkExperiment;
 pub use ot_maps::OtMapsExperiment;
 pub use ring::{RingExperiment, RingSummary};
 pub use two_delta::TwoDeltaExperiment;
@@ -63,6 +67,7 @@ pub const KINDS: &[&str] = &[
     W2DecayExperiment::KIND,
     ImageGanExperiment::KIND,
     MvGaussianExperiment::KIND,
+    OtBenchmarkExperiment::KIND,
     TwoDeltaExperiment::KIND,
 ];
 

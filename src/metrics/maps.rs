@@ -43,10 +43,12 @@ pub fn map_scores(x: &Tensor, t_hat: &Tensor, t_star: &Tensor, var_q: f64) -> Re
     if !(var_q.is_finite() && var_q > 0.0) {
         return Err(Error::input(format!("map scores need Var(Q) > 0, got {var_q}")));
     }
-    let (x, t_hat, t_star) = (x.f_to_kind(Kind::Double)?, t_hat.f_to_kind(Kind::Double)?, t_star.f_to_kind(Kind::Double)?);
+    let (x, t_hat, t_star) =
+        (x.f_to_kind(Kind::Double)?, t_hat.f_to_kind(Kind::Double)?, t_star.f_to_kind(Kind::Double)?);
     let l2_uvp = 100.0 * mean_row_sq(&(&t_hat - &t_star))? / var_q;
     let (move_hat, move_star) = (&t_hat - &x, &t_star - &x);
-    let dot = (&move_hat * &move_star).f_sum_dim_intlist(1, false, Kind::Double)?.f_mean(Kind::Double)?.f_double_value(&[])?;
+    let dot =
+        (&move_hat * &move_star).f_sum_dim_intlist(1, false, Kind::Double)?.f_mean(Kind::Double)?.f_double_value(&[])?;
     let denom = (mean_row_sq(&move_hat)? * mean_row_sq(&move_star)?).sqrt();
     let cos = if denom > 0.0 { dot / denom } else { 0.0 };
     Ok(MapScores { l2_uvp, cos })

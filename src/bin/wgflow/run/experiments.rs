@@ -5,11 +5,11 @@ use super::{drive, flags, TrainingArgs};
 use clap::{Subcommand, ValueEnum};
 use std::path::PathBuf;
 use wgflow::config::RunConfig;
-use wgflow::data::Dataset;
+use wgflow::data::{Dataset, PairFamily};
 use wgflow::experiments::image_gan::{FidSpec, FidWeights};
 use wgflow::experiments::{
-    AdaptationExperiment, Experiment, ImageGanExperiment, MvGaussianExperiment, OtMapsExperiment, RingExperiment,
-    TwoDeltaExperiment, W2DecayExperiment,
+    AdaptationExperiment, Experiment, ImageGanExperiment, MvGaussianExperiment, OtBenchmarkExperiment,
+    OtMapsExperiment, RingExperiment, TwoDeltaExperiment, W2DecayExperiment,
 };
 use wgflow::Error;
 
@@ -27,6 +27,8 @@ pub enum ExperimentCmd {
     ImageGan(ImageGanArgs),
     /// From the Gaussian fitted to a digit set to the digits: W2GAN against Barycentric-OT (004 §6.2, Fig. 5).
     MvGaussian(MvGaussianArgs),
+    /// The learned W2 maps against maps known exactly, d = 2 … 256: L2-UVP and cos (Korotin et al. 2021).
+    OtBenchmark(OtBenchmarkArgs),
     /// The two-delta example of the Wasserstein proximal: Prop. 5 and Fig. 1 (002 §2.3); no training.
     TwoDelta(TwoDeltaArgs),
 }
@@ -216,6 +218,27 @@ pub struct MvGaussianArgs {
 }
 
 #[derive(clap::Args, Debug)]
+pub struct OtBenchmarkArgs {
+    /// Pair families, comma-separated: gaussian (Gaussian → Gaussian), mixture (∇ψ of a convex ψ).
+    #[arg(long, value_delimiter = ',', default_value = "gaussian,mixture")]
+    families: Vec<String>,
+    /// Dimensions, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "2,4,8,16,32,64,128,256")]
+    dims: Vec<i64>,
+    /// Methods to compare, comma-separated (the baselines identity, constant and linear are always scored).
+    #[arg(long, value_delimiter = ',', default_value = "w2gan,w2fe,baryot-l2,w1fe-lp")]
+    methods: Vec<String>,
+    /// Test points the scores are computed on.
+    #[arg(long, default_value_t = 4096)]
+    test_size: usize,
+    /// The seed every pair is drawn with.
+    #[arg(long, default_value_t = 0)]
+    pair_seed: u64,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(clap::Args, Debug)]
 pub struct TwoDeltaArgs {
     /// The mass α of the first delta, in (0, 1).
     #[arg(long, default_value_t = 0.2)]
@@ -309,6 +332,15 @@ pub fn run(cmd: ExperimentCmd) -> wgflow::Result<()> {
             (exp.data_dir, exp.download) = (a.data.data_dir, !a.data.offline);
             exp.limit = a.data.limit.or(exp.limit);
             a.common.drive(exp, &[("dataset", "--dataset"), ("limit", "--limit")])
+        }
+        ExperimentCmd::OtBenchmark(a) => {
+            let families = a.families.iter().map(|f| PairFamily::from_name(f)).collect::<wgflow::Result<Vec<_>>>();
+            let mut exp = OtBenchmarkExperiment::new().dims(&a.dims);
+            exp.families = families.map_err(flags(&[("pair", "--families")]))?;
+            exp.methods = a.methods;
+            exp.test_size = a.test_size;
+            exp.pair_seed = a.pair_seed;
+            a.common.drive(exp, &[("families", "--families"), ("dims", "--dims"), ("test_size", "--test-size")])
         }
         ExperimentCmd::TwoDelta(a) => {
             let exp = TwoDeltaExperiment { alpha: a.alpha, h: a.h, steps: a.steps, ..TwoDeltaExperiment::default() };
