@@ -5,6 +5,7 @@
 //! | `w1fe-lp`, `w1fe-gp`, `w1fe-clip` | W1 with LP / GP / clipping | Euler ε, K persistent MSE steps | 000 Alg. 1 |
 //! | `wgan-lp`, `wgan-gp`, `wgan` | the same | WGAN loss, K steps on one batch (K > 1: naive persistent WGAN) | 000 Prop. 4.1, 001 |
 //! | `w2fe` | W2 dual (φ, ψ), L2 inequality penalty | Euler ε, K persistent MSE steps | 003 Alg. 1 |
+//! | `w2fe-w2gan` | W2GAN's critic (ψ = −φ + ε, inequality + interpolation + equality penalties) | Euler ε, K persistent MSE steps | 003 with 004's critic, as the authors' `--solver w2 --follow_ode 1` |
 //! | `w2gan` | W2 dual, ψ = −φ + ε, inequality + interpolation + equality penalties | W2GAN loss `mean φ(G(z))` | 004 eq. 4–5, 28 |
 //! | `gan`, `dragan` | GAN discriminator (non-saturating), DRAGAN penalty | GAN loss | 002 §3 |
 //! | `rwp-gan`, `rwp-dragan` | GAN / DRAGAN | RWP, h = 0.2, ℓ = 5 | 002 App. C |
@@ -43,6 +44,7 @@ pub const METHODS: &[Method] = &[
     m("wgan-gp", "WGAN-GP; K > 1 repeats the generator step on one batch (naive persistent)", "001, 002"),
     m("wgan", "WGAN with weight clipping", "000 §5"),
     m("w2fe", "W2 forward Euler with persistency K, Seguy's L2 dual (φ, ψ independent)", "003 Alg. 1"),
+    m("w2fe-w2gan", "W2 forward Euler with persistency K on W2GAN's critic (K = 1 is W2GAN)", "003, authors' code"),
     m("w2gan", "W2GAN: W2 dual with ψ = −φ + ε, inequality, interpolation and equality penalties", "004 eq. 4-5, 28"),
     m("gan", "standard GAN, non-saturating generator loss", "002 §3"),
     m("dragan", "DRAGAN: GAN with a gradient penalty around the data", "002 §3"),
@@ -100,6 +102,9 @@ pub fn preset(name: &str, base: &RunConfig) -> Result<RunConfig> {
             },
             euler,
         ),
+        // The authors run W2-FE with the full W2GAN critic (REFERENCE.md:
+        // `--solver w2 --follow_ode 1`); with K = 1 it is W2GAN's step.
+        "w2fe-w2gan" => (CriticConfig::w2gan(net.clone()), euler),
         "w2gan" => (CriticConfig::w2gan(net.clone()), adv),
         "gan" => (CriticConfig::Gan { net: net.clone(), loss: GanLoss::Standard }, adv),
         "dragan" => (CriticConfig::Gan { net: net.clone(), loss: DRAGAN }, adv),

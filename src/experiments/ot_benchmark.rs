@@ -31,8 +31,8 @@ use std::path::Path;
 use std::rc::Rc;
 use tch::{Device, Tensor};
 
-/// The methods compared: W2GAN, W2-FE, Barycentric-OT and W1-FE-LP.
-pub const DEFAULT_METHODS: &[&str] = &["w2gan", "w2fe", "baryot-l2", "w1fe-lp"];
+/// The methods compared: W2GAN, both W2-FE presets, Barycentric-OT and W1-FE-LP.
+pub const DEFAULT_METHODS: &[&str] = &["w2gan", "w2fe", "w2fe-w2gan", "baryot-l2", "w1fe-lp"];
 /// The baselines, scored without training.
 pub const BASELINES: &[&str] = &["identity", "constant", "linear"];
 
@@ -57,7 +57,7 @@ impl Default for OtBenchmarkExperiment {
 }
 
 impl OtBenchmarkExperiment {
-    /// Both families, d = 2, 4, …, 256, the four methods; batch 256, 5
+    /// Both families, d = 2, 4, …, 256, the five methods; batch 256, 5
     /// critic steps, Adam 5e-4 for both networks (the 2D map experiment's,
     /// 004 App. 8.9.1), 1,000 epochs scored every 200.
     pub fn new() -> Self {

@@ -226,7 +226,7 @@ pub struct OtBenchmarkArgs {
     #[arg(long, value_delimiter = ',', default_value = "2,4,8,16,32,64,128,256")]
     dims: Vec<i64>,
     /// Methods to compare, comma-separated (the baselines identity, constant and linear are always scored).
-    #[arg(long, value_delimiter = ',', default_value = "w2gan,w2fe,baryot-l2,w1fe-lp")]
+    #[arg(long, value_delimiter = ',', default_value = "w2gan,w2fe,w2fe-w2gan,baryot-l2,w1fe-lp")]
     methods: Vec<String>,
     /// Test points the scores are computed on.
     #[arg(long, default_value_t = 4096)]
