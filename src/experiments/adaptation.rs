@@ -216,10 +216,9 @@ impl AdaptationExperiment {
         self
     }
 
+    setters! {
     /// The persistency levels of every method.
-    pub fn ks(mut self, ks: Vec<usize>) -> Self {
-        self.ks = ks;
-        self
+        ks(ks: Vec<usize>) => ks;
     }
 
     /// The schedule the synthetic stand-in domains need (they are learned

@@ -246,10 +246,9 @@ impl ImageGanExperiment {
         self
     }
 
+    setters! {
     /// The persistency levels of every method.
-    pub fn ks(mut self, ks: Vec<usize>) -> Self {
-        self.ks = ks;
-        self
+        ks(ks: Vec<usize>) => ks;
     }
 
     /// The DCGAN pair at `width` (both networks).

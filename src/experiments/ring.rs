@@ -53,10 +53,9 @@ impl RingExperiment {
         RingExperiment { method: None, ks: vec![1, 3, 5, 10], base, window: 5 }
     }
 
+    setters! {
     /// The persistency levels; the first is the baseline.
-    pub fn ks(mut self, ks: Vec<usize>) -> Self {
-        self.ks = ks;
-        self
+        ks(ks: Vec<usize>) => ks;
     }
 
     /// The config of the run with persistency `k`.

@@ -149,10 +149,9 @@ impl W2DecayExperiment {
         W2DecayExperiment { base, eps: 0.2, ks: vec![1, 10, 50] }
     }
 
+    setters! {
     /// The persistency levels.
-    pub fn ks(mut self, ks: Vec<usize>) -> Self {
-        self.ks = ks;
-        self
+        ks(ks: Vec<usize>) => ks;
     }
 
     /// The run config for persistency `k`.
