@@ -17,7 +17,7 @@
 
 use super::{check_ks, check_methods, method_grid, Experiment, FinishedRun, Report, RunSpec};
 use crate::config::{preset, RunConfig};
-use crate::data::{data_root, DataSpec, Dataset, Distribution, Download, FetchOptions, Split};
+use crate::data::{DataSpec, Dataset, Distribution, Split};
 use crate::error::{Error, Result};
 use crate::metrics::knn::{transported_accuracy, OneNn};
 use crate::nets::{Activation, Init, MlpConfig};
@@ -268,19 +268,8 @@ impl AdaptationExperiment {
     /// Loads what the evaluation needs: the source training images and the
     /// target test images, 16×16, flat, on `device`.
     pub fn load_eval_data(&self, device: Device) -> Result<DomainData> {
-        let root = data_root(self.data_dir.as_deref());
-        let opts = FetchOptions {
-            download: if self.download { Download::IfMissing } else { Download::Never },
-            ..FetchOptions::download()
-        };
         let load = |ds: Dataset, split: Split| -> Result<(Tensor, Vec<i64>)> {
-            let mut set = ds.load(&root, split, &opts, device)?;
-            if let Some(n) = self.limit {
-                set = set.take(n);
-            }
-            if ds.image_shape()[1] != SIDE {
-                set = set.resized(SIDE)?;
-            }
+            let set = self.spec(ds, split).load_images(device)?;
             let labels = Vec::<i64>::try_from(&set.labels.to_device(Device::Cpu))?;
             Ok((set.images.f_flatten(1, -1)?, labels))
         };

@@ -23,7 +23,7 @@
 
 use super::{check_ks, check_methods, method_grid, Experiment, FinishedRun, Report, RunSpec};
 use crate::config::{preset, RunConfig};
-use crate::data::{data_root, DataSpec, Dataset, Distribution, Download, FetchOptions, NormalSpec, Split};
+use crate::data::{DataSpec, Dataset, Distribution, NormalSpec};
 use crate::error::{Error, Result};
 use crate::metrics::fid::{features, frechet_distance, generator_features, Stats};
 use crate::metrics::inception::FidInception;
@@ -278,12 +278,7 @@ impl ImageGanExperiment {
     /// the optimizers, latent size and critic steps of its critic's kind.
     pub fn config_for(&self, m: &str, k: Option<usize>) -> Result<RunConfig> {
         let mut base = self.base.clone();
-        base.target = Distribution::Data(DataSpec {
-            limit: self.limit,
-            dir: self.data_dir.clone(),
-            download: self.download,
-            ..DataSpec::new(self.dataset)
-        });
+        base.target = Distribution::Data(self.data());
         base.train.eval_every = (base.train.epochs / self.evaluations.max(1)).max(1);
         if let Some(k) = k {
             base.step = base.step.with_k(k);
@@ -312,17 +307,19 @@ impl ImageGanExperiment {
         Ok(cfg)
     }
 
+    /// The training images, the first `limit`: the runs' target.
+    fn data(&self) -> DataSpec {
+        DataSpec {
+            limit: self.limit,
+            dir: self.data_dir.clone(),
+            download: self.download,
+            ..DataSpec::new(self.dataset)
+        }
+    }
+
     /// The FID reference statistics of the data's training images.
     fn reference_stats(&self, net: &FidInception, f: &FidSpec, device: Device) -> Result<Stats> {
-        let root = data_root(self.data_dir.as_deref());
-        let opts = FetchOptions {
-            download: if self.download { Download::IfMissing } else { Download::Never },
-            ..FetchOptions::download()
-        };
-        let mut set = self.dataset.load(&root, Split::Train, &opts, device)?;
-        if let Some(n) = self.limit {
-            set = set.take(n);
-        }
+        let mut set = self.data().load_images(device)?;
         if let Some(n) = f.reference {
             set = set.take(n as usize);
         }
