@@ -33,6 +33,14 @@ impl BasicConv {
     fn sq(p: nn::Path, cin: i64, cout: i64, k: i64, stride: i64, pad: i64) -> Self {
         Self::new(p, cin, cout, [k, k], stride, [pad, pad])
     }
+    /// A `1×k` kernel, stride 1, padded to keep the size.
+    fn row(p: nn::Path, cin: i64, cout: i64, k: i64) -> Self {
+        Self::new(p, cin, cout, [1, k], 1, [0, k / 2])
+    }
+    /// A `k×1` kernel, stride 1, padded to keep the size.
+    fn col(p: nn::Path, cin: i64, cout: i64, k: i64) -> Self {
+        Self::new(p, cin, cout, [k, 1], 1, [k / 2, 0])
+    }
     fn f(&self, x: &Tensor) -> Tensor {
         self.bn.forward_t(&x.apply(&self.conv), false).relu()
     }
@@ -117,21 +125,19 @@ struct BlockC {
 
 impl BlockC {
     fn new(p: nn::Path, cin: i64, c7: i64) -> Self {
-        let row = |name: &str, i, o| BasicConv::new(&p / name, i, o, [1, 7], 1, [0, 3]);
-        let col = |name: &str, i, o| BasicConv::new(&p / name, i, o, [7, 1], 1, [3, 0]);
         BlockC {
             b1: BasicConv::sq(&p / "branch1x1", cin, 192, 1, 1, 0),
             s: [
                 BasicConv::sq(&p / "branch7x7_1", cin, c7, 1, 1, 0),
-                row("branch7x7_2", c7, c7),
-                col("branch7x7_3", c7, 192),
+                BasicConv::row(&p / "branch7x7_2", c7, c7, 7),
+                BasicConv::col(&p / "branch7x7_3", c7, 192, 7),
             ],
             d: [
                 BasicConv::sq(&p / "branch7x7dbl_1", cin, c7, 1, 1, 0),
-                col("branch7x7dbl_2", c7, c7),
-                row("branch7x7dbl_3", c7, c7),
-                col("branch7x7dbl_4", c7, c7),
-                row("branch7x7dbl_5", c7, 192),
+                BasicConv::col(&p / "branch7x7dbl_2", c7, c7, 7),
+                BasicConv::row(&p / "branch7x7dbl_3", c7, c7, 7),
+                BasicConv::col(&p / "branch7x7dbl_4", c7, c7, 7),
+                BasicConv::row(&p / "branch7x7dbl_5", c7, 192, 7),
             ],
             pool: BasicConv::sq(&p / "branch_pool", cin, 192, 1, 1, 0),
         }
@@ -159,8 +165,8 @@ impl BlockD {
             ],
             b: [
                 BasicConv::sq(&p / "branch7x7x3_1", cin, 192, 1, 1, 0),
-                BasicConv::new(&p / "branch7x7x3_2", 192, 192, [1, 7], 1, [0, 3]),
-                BasicConv::new(&p / "branch7x7x3_3", 192, 192, [7, 1], 1, [3, 0]),
+                BasicConv::row(&p / "branch7x7x3_2", 192, 192, 7),
+                BasicConv::col(&p / "branch7x7x3_3", 192, 192, 7),
                 BasicConv::sq(&p / "branch7x7x3_4", 192, 192, 3, 2, 0),
             ],
         }
@@ -190,17 +196,15 @@ struct BlockE {
 
 impl BlockE {
     fn new(p: nn::Path, cin: i64, max_pool: bool) -> Self {
-        let row = |name: &str, i, o| BasicConv::new(&p / name, i, o, [1, 3], 1, [0, 1]);
-        let col = |name: &str, i, o| BasicConv::new(&p / name, i, o, [3, 1], 1, [1, 0]);
         BlockE {
             b1: BasicConv::sq(&p / "branch1x1", cin, 320, 1, 1, 0),
             b3_1: BasicConv::sq(&p / "branch3x3_1", cin, 384, 1, 1, 0),
-            b3_2a: row("branch3x3_2a", 384, 384),
-            b3_2b: col("branch3x3_2b", 384, 384),
+            b3_2a: BasicConv::row(&p / "branch3x3_2a", 384, 384, 3),
+            b3_2b: BasicConv::col(&p / "branch3x3_2b", 384, 384, 3),
             d1: BasicConv::sq(&p / "branch3x3dbl_1", cin, 448, 1, 1, 0),
             d2: BasicConv::sq(&p / "branch3x3dbl_2", 448, 384, 3, 1, 1),
-            d3a: row("branch3x3dbl_3a", 384, 384),
-            d3b: col("branch3x3dbl_3b", 384, 384),
+            d3a: BasicConv::row(&p / "branch3x3dbl_3a", 384, 384, 3),
+            d3b: BasicConv::col(&p / "branch3x3dbl_3b", 384, 384, 3),
             pool: BasicConv::sq(&p / "branch_pool", cin, 192, 1, 1, 0),
             max_pool,
         }
