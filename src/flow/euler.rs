@@ -45,11 +45,7 @@ pub fn persistent_fit(
 ) -> Result<Tensor> {
     let mut last = Tensor::f_zeros([], (targets.kind(), targets.device()))?;
     for _ in 0..k {
-        opt.zero_grad();
-        let loss = fit_loss(&generator(z), targets)?;
-        loss.f_backward()?;
-        opt.step()?;
-        last = loss.detach();
+        last = opt.minimise(|| fit_loss(&generator(z), targets))?;
     }
     Ok(last)
 }
