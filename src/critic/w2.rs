@@ -23,7 +23,7 @@
 //! (Seguy et al., 004) and the authors' code square it, as here.
 
 use super::{gradient, per_row_uniform, row_sq_norm, CriticLoss};
-use crate::error::{Error, Result};
+use crate::error::{same_shape, Error, Result};
 use crate::nets::{Net, NetConfig, Role};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
@@ -182,9 +182,7 @@ impl W2Critic {
     /// The loss on data `x` and generated (or source) samples `y`, paired
     /// row by row as independent draws.
     pub fn loss(&self, x: &Tensor, y: &Tensor) -> Result<CriticLoss> {
-        if x.size() != y.size() {
-            return Err(Error::input(format!("W2 critic: batches differ in shape, {:?} and {:?}", x.size(), y.size())));
-        }
+        same_shape(x, y, "W2 critic batches")?;
         let (x, y) = (x.detach(), y.detach());
         let p = self.penalty;
         let phi = |t: &Tensor| self.phi(t);
