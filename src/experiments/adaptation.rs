@@ -15,7 +15,7 @@
 //! `z + 2·tanh(H(z))`; accuracy every 100 iterations (one iteration = one
 //! epoch of the trainer), kept as the `accuracy` column of each run's history.
 
-use super::{check_ks, check_methods, method_grid, Experiment, FinishedRun, Report, RunSpec};
+use super::{check_ks, check_methods, method_grid, to_strings, Experiment, FinishedRun, Report, RunSpec};
 use crate::config::{preset, RunConfig};
 use crate::data::{DataSpec, Dataset, Distribution, Split};
 use crate::error::{Error, Result};
@@ -148,8 +148,7 @@ impl Report for AdaptationSummary {
     }
 
     fn save_figures(&self, out: &Path) -> Result<()> {
-        self.chart().save(out.join("accuracy.png"))?;
-        self.chart().save(out.join("accuracy.svg"))
+        self.chart().save_png_svg(out, "accuracy")
     }
 }
 
@@ -210,14 +209,10 @@ impl AdaptationExperiment {
         }
     }
 
-    /// The methods to compare.
-    pub fn methods(mut self, methods: &[&str]) -> Self {
-        self.methods = methods.iter().map(|s| s.to_string()).collect();
-        self
-    }
-
     setters! {
-    /// The persistency levels of every method.
+        /// The methods to compare.
+        methods(methods: &[&str]) => methods = to_strings(methods);
+        /// The persistency levels of every method.
         ks(ks: Vec<usize>) => ks;
     }
 

@@ -21,7 +21,7 @@
 //! training images (pytorch-fid's network and formula, [`crate::metrics::fid`]).
 //! One epoch of the trainer is one outer iteration of the papers.
 
-use super::{check_ks, check_methods, method_grid, Experiment, FinishedRun, Report, RunSpec};
+use super::{check_ks, check_methods, method_grid, to_strings, Experiment, FinishedRun, Report, RunSpec};
 use crate::config::{preset, RunConfig};
 use crate::data::{DataSpec, Dataset, Distribution, NormalSpec};
 use crate::error::{Error, Result};
@@ -240,14 +240,10 @@ impl ImageGanExperiment {
         }
     }
 
-    /// The methods to compare.
-    pub fn methods(mut self, methods: &[&str]) -> Self {
-        self.methods = methods.iter().map(|s| s.to_string()).collect();
-        self
-    }
-
     setters! {
-    /// The persistency levels of every method.
+        /// The methods to compare.
+        methods(methods: &[&str]) => methods = to_strings(methods);
+        /// The persistency levels of every method.
         ks(ks: Vec<usize>) => ks;
     }
 

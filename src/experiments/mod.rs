@@ -200,6 +200,11 @@ pub(crate) fn check_methods(methods: &[String], field: &str) -> Result<()> {
     Ok(())
 }
 
+/// Owned copies of `names`.
+pub(crate) fn to_strings(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
 /// `(name, method, K)` of a methods × K grid: runs named `METHOD-kK` when
 /// there is more than one K, `METHOD` otherwise; no K (an empty list) keeps
 /// each preset's own.

@@ -132,8 +132,7 @@ impl Report for DecaySummary {
     }
 
     fn save_figures(&self, out: &Path) -> Result<()> {
-        self.chart().save(out.join("decay.png"))?;
-        self.chart().save(out.join("decay.svg"))
+        self.chart().save_png_svg(out, "decay")
     }
 }
 
@@ -150,7 +149,7 @@ impl W2DecayExperiment {
     }
 
     setters! {
-    /// The persistency levels.
+        /// The persistency levels.
         ks(ks: Vec<usize>) => ks;
     }
 

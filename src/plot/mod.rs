@@ -106,6 +106,13 @@ pub trait Figure {
         crate::io::write_atomic(path, &bytes)
     }
 
+    /// Writes the figure twice into `dir`: `STEM.png` and `STEM.svg`.
+    fn save_png_svg(&self, dir: impl AsRef<Path>, stem: &str) -> Result<()> {
+        let dir = dir.as_ref();
+        self.save(dir.join(format!("{stem}.png")))?;
+        self.save(dir.join(format!("{stem}.svg")))
+    }
+
     /// Shows the figure inline in an evcxr (Jupyter) notebook as SVG.
     fn evcxr_display(&self) {
         match self.to_svg() {
