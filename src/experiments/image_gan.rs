@@ -2,7 +2,7 @@
 //! CIFAR-10 comparison of W1-FE and WGAN-GP over the persistency K; 002 §3,
 //! Fig. 2, 4, 5: RWP and SBE on Standard GAN, WGAN-GP and DRAGAN).
 //!
-//! Every method of [`super::methods`] runs on the same data with the DCGAN
+//! Every method of [`crate::config::METHODS`] runs on the same data with the DCGAN
 //! pair of [`crate::nets::dcgan`]: generator `z ~ N(0, I_latent) → C×S×S`
 //! images in [−1, 1], critic without batch norm. Settings per critic, 002
 //! App. C (REFERENCE.md):
