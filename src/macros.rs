@@ -2,7 +2,7 @@
 
 /// Builder methods that each set one field and return the changed value:
 ///
-/// ```ignore
+/// ```text
 /// setters! {
 ///     /// Epochs of training.
 ///     epochs(epochs: usize) => train.epochs;
