@@ -59,3 +59,12 @@ impl Error {
         Error::Input(msg.into())
     }
 }
+
+/// An [`Error::Input`] `what: shapes A and B differ` unless `a` and `b` have
+/// one shape.
+pub(crate) fn same_shape(a: &tch::Tensor, b: &tch::Tensor, what: &str) -> Result<()> {
+    if a.size() != b.size() {
+        return Err(Error::input(format!("{what}: shapes {:?} and {:?} differ", a.size(), b.size())));
+    }
+    Ok(())
+}

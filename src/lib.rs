@@ -33,6 +33,9 @@
 //! # Ok::<(), wgflow::Error>(())
 //! ```
 
+#[macro_use]
+mod macros;
+
 pub mod config;
 pub mod critic;
 pub mod data;

@@ -129,6 +129,16 @@ impl Adam {
         Ok(())
     }
 
+    /// One descent step on `loss`: zeroes the gradients, evaluates `loss`,
+    /// back-propagates it and steps; returns the loss, detached.
+    pub fn minimise(&mut self, loss: impl FnOnce() -> Result<Tensor>) -> Result<Tensor> {
+        self.zero_grad();
+        let loss = loss()?;
+        loss.f_backward()?;
+        self.step()?;
+        Ok(loss.detach())
+    }
+
     /// Sets every parameter's gradient to zero.
     pub fn zero_grad(&mut self) {
         for p in self.params.iter_mut() {

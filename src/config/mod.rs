@@ -134,61 +134,33 @@ impl RunConfig {
         self
     }
 
-    /// The generator step.
-    pub fn step(mut self, step: StepConfig) -> Self {
-        self.step = step;
-        self
-    }
-
-    pub fn epochs(mut self, epochs: usize) -> Self {
-        self.train.epochs = epochs;
-        self
-    }
-
-    pub fn batch_size(mut self, batch_size: i64) -> Self {
-        self.train.batch_size = batch_size;
-        self
-    }
-
-    pub fn critic_iters(mut self, critic_iters: usize) -> Self {
-        self.train.critic_iters = critic_iters;
-        self
-    }
-
-    pub fn eval_every(mut self, eval_every: usize) -> Self {
-        self.train.eval_every = eval_every;
-        self
-    }
-
-    pub fn eval_size(mut self, eval_size: i64) -> Self {
-        self.train.eval_size = eval_size;
-        self
-    }
-
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.train.seed = seed;
-        self
+    setters! {
+        /// The generator step.
+        step(step: StepConfig) => step;
+        /// `train.epochs`.
+        epochs(epochs: usize) => train.epochs;
+        /// `train.batch_size`.
+        batch_size(batch_size: i64) => train.batch_size;
+        /// `train.critic_iters`.
+        critic_iters(critic_iters: usize) => train.critic_iters;
+        /// `train.eval_every`.
+        eval_every(eval_every: usize) => train.eval_every;
+        /// `train.eval_size`.
+        eval_size(eval_size: i64) => train.eval_size;
+        /// `train.seed`.
+        seed(seed: u64) => train.seed;
+        /// The source distribution (the generator's input).
+        source(d: impl Into<Distribution>) => source;
+        /// The target distribution (the data).
+        target(d: impl Into<Distribution>) => target;
+        /// The generator network.
+        generator(net: impl Into<NetConfig>) => generator;
     }
 
     /// One Adam setting for the generator and the critic.
     pub fn adam(mut self, adam: AdamConfig) -> Self {
         self.train.generator_opt = adam;
         self.train.critic_opt = adam;
-        self
-    }
-
-    pub fn source(mut self, d: impl Into<Distribution>) -> Self {
-        self.source = d.into();
-        self
-    }
-
-    pub fn target(mut self, d: impl Into<Distribution>) -> Self {
-        self.target = d.into();
-        self
-    }
-
-    pub fn generator(mut self, net: impl Into<NetConfig>) -> Self {
-        self.generator = net.into();
         self
     }
 

@@ -1,7 +1,7 @@
 //! The W1 critic (Kantorovich potential) and its Lipschitz constraints.
 
 use super::{gradient, per_row_uniform, CriticLoss};
-use crate::error::{Error, Result};
+use crate::error::{same_shape, Error, Result};
 use crate::nets::{Net, NetConfig, Role};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
@@ -58,13 +58,7 @@ impl Constraint {
 
 /// Random interpolates `t·x + (1−t)·y`, one `t ~ U(0, 1)` per row, detached.
 pub fn interpolates(x: &Tensor, y: &Tensor) -> Result<Tensor> {
-    if x.size() != y.size() {
-        return Err(Error::input(format!(
-            "interpolates need samples of one shape, got {:?} and {:?}",
-            x.size(),
-            y.size()
-        )));
-    }
+    same_shape(x, y, "interpolates")?;
     let t = per_row_uniform(x)?;
     let a = x.detach() * &t;
     let b = y.detach() * (-&t + 1.0);

@@ -23,7 +23,7 @@
 //! (Seguy et al., 004) and the authors' code square it, as here.
 
 use super::{gradient, per_row_uniform, row_sq_norm, CriticLoss};
-use crate::error::{Error, Result};
+use crate::error::{same_shape, Error, Result};
 use crate::nets::{Net, NetConfig, Role};
 use serde::{Deserialize, Serialize};
 use tch::{nn, Kind, Tensor};
@@ -182,9 +182,7 @@ impl W2Critic {
     /// The loss on data `x` and generated (or source) samples `y`, paired
     /// row by row as independent draws.
     pub fn loss(&self, x: &Tensor, y: &Tensor) -> Result<CriticLoss> {
-        if x.size() != y.size() {
-            return Err(Error::input(format!("W2 critic: batches differ in shape, {:?} and {:?}", x.size(), y.size())));
-        }
+        same_shape(x, y, "W2 critic batches")?;
         let (x, y) = (x.detach(), y.detach());
         let p = self.penalty;
         let phi = |t: &Tensor| self.phi(t);
@@ -201,21 +199,23 @@ impl W2Critic {
             let slack = phi(&yt) + psi(&xt) - half_sq_cost(&yt, &xt)?;
             pen += ineq_term(&slack, p.regularisation, p.lambda_ineq)?;
         }
+        // The equality penalty of potential f at the points `at`:
+        // `λ_eq·mean((r(at − ∇f(at)) − |∇f(at)|²/2)²)`, where `r(m)` adds f
+        // at `at` and the other potential at the moved points `m`.
+        let eq_term = |f: &dyn Fn(&Tensor) -> Tensor, at: &Tensor, r: &dyn Fn(&Tensor) -> Tensor| -> Result<Tensor> {
+            let g = gradient(f, at, true)?;
+            let moved = at - &g;
+            let half = row_sq_norm(&g)? * 0.5;
+            let r = r(&moved) - half;
+            Ok(r.f_square()?.f_mean(None::<Kind>)? * p.lambda_eq)
+        };
         if p.lambda_eq > 0.0 && p.eq_phi {
             // 004 eq. (25): φ(y) + ψ(y − ∇φ(y)) = |∇φ(y)|²/2 on the support.
-            let g = gradient(&phi, &y, true)?;
-            let ty = &y - &g;
-            let half = row_sq_norm(&g)? * 0.5;
-            let r = phi(&y) + psi(&ty) - half;
-            pen += r.f_square()?.f_mean(None::<Kind>)? * p.lambda_eq;
+            pen += eq_term(&phi, &y, &|ty| phi(&y) + psi(ty))?;
         }
         if p.lambda_eq > 0.0 && p.eq_psi {
             // 004 eq. (26): φ(x − ∇ψ(x)) + ψ(x) = |∇ψ(x)|²/2.
-            let g = gradient(&psi, &x, true)?;
-            let tx = &x - &g;
-            let half = row_sq_norm(&g)? * 0.5;
-            let r = phi(&tx) + psi(&x) - half;
-            pen += r.f_square()?.f_mean(None::<Kind>)? * p.lambda_eq;
+            pen += eq_term(&psi, &x, &|tx| phi(tx) + psi(&x))?;
         }
         if p.lambda_eps > 0.0 && self.param == PsiParam::Reparam {
             // 004 eq. (29).

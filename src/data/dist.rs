@@ -19,7 +19,7 @@
 use super::batch::{Batches, Sampler};
 use super::fetch::{data_root, Download, FetchOptions};
 use super::gaussian::MvGaussian;
-use super::images::Split;
+use super::images::{ImageSet, Split};
 use super::pairs::{MapPair, PairSpec};
 use super::sets::Dataset;
 use super::toy::Toy;
@@ -195,6 +195,27 @@ impl DataSpec {
         }
     }
 
+    /// The images the spec names, on `device`: fetched into (or read from)
+    /// the data root `dir`, downloading when `download` allows, the first
+    /// `limit`, resized per `resize`; not flattened, no Gaussian fitted
+    /// ([`Distribution::build`] does those).
+    pub fn load_images(&self, device: Device) -> Result<ImageSet> {
+        let (ds, split) = self.parsed("data")?;
+        let root = data_root(self.dir.as_deref());
+        let opts = FetchOptions {
+            download: if self.download { Download::IfMissing } else { Download::Never },
+            ..FetchOptions::download()
+        };
+        let mut set = ds.load(&root, split, &opts, device)?;
+        if let Some(n) = self.limit {
+            set = set.take(n);
+        }
+        if let Some(r) = self.resize {
+            set = set.resized(r)?;
+        }
+        Ok(set)
+    }
+
     fn parsed(&self, field: &str) -> Result<(Dataset, Split)> {
         let ds = Dataset::from_name(&self.dataset).map_err(|e| match e {
             Error::Config { msg, .. } => Error::config(format!("{field}.dataset"), msg),
@@ -311,19 +332,7 @@ impl Distribution {
             Distribution::Toy(t) => Box::new(t.clone()),
             Distribution::Normal(n) => Box::new(Normal { shape: n.normal.clone(), std: n.std }),
             Distribution::Data(d) => {
-                let (ds, split) = d.parsed("data")?;
-                let root = data_root(d.dir.as_deref());
-                let opts = FetchOptions {
-                    download: if d.download { Download::IfMissing } else { Download::Never },
-                    ..FetchOptions::download()
-                };
-                let mut set = ds.load(&root, split, &opts, device)?;
-                if let Some(n) = d.limit {
-                    set = set.take(n);
-                }
-                if let Some(r) = d.resize {
-                    set = set.resized(r)?;
-                }
+                let set = d.load_images(device)?;
                 let inner: Box<dyn Sampler> = if d.gaussian {
                     Box::new(MvGaussian::fit_with_ridge(&set.images, d.ridge)?)
                 } else {

@@ -15,9 +15,9 @@
 //! `z + 2·tanh(H(z))`; accuracy every 100 iterations (one iteration = one
 //! epoch of the trainer), kept as the `accuracy` column of each run's history.
 
-use super::{check_ks, check_methods, method_grid, Experiment, FinishedRun, Report, RunSpec};
+use super::{check_ks, check_methods, method_grid, to_strings, Experiment, FinishedRun, Report, RunSpec};
 use crate::config::{preset, RunConfig};
-use crate::data::{data_root, DataSpec, Dataset, Distribution, Download, FetchOptions, Split};
+use crate::data::{DataSpec, Dataset, Distribution, Split};
 use crate::error::{Error, Result};
 use crate::metrics::knn::{transported_accuracy, OneNn};
 use crate::nets::{Activation, Init, MlpConfig};
@@ -148,8 +148,7 @@ impl Report for AdaptationSummary {
     }
 
     fn save_figures(&self, out: &Path) -> Result<()> {
-        self.chart().save(out.join("accuracy.png"))?;
-        self.chart().save(out.join("accuracy.svg"))
+        self.chart().save_png_svg(out, "accuracy")
     }
 }
 
@@ -210,16 +209,11 @@ impl AdaptationExperiment {
         }
     }
 
-    /// The methods to compare.
-    pub fn methods(mut self, methods: &[&str]) -> Self {
-        self.methods = methods.iter().map(|s| s.to_string()).collect();
-        self
-    }
-
-    /// The persistency levels of every method.
-    pub fn ks(mut self, ks: Vec<usize>) -> Self {
-        self.ks = ks;
-        self
+    setters! {
+        /// The methods to compare.
+        methods(methods: &[&str]) => methods = to_strings(methods);
+        /// The persistency levels of every method.
+        ks(ks: Vec<usize>) => ks;
     }
 
     /// The schedule the synthetic stand-in domains need (they are learned
@@ -269,19 +263,8 @@ impl AdaptationExperiment {
     /// Loads what the evaluation needs: the source training images and the
     /// target test images, 16×16, flat, on `device`.
     pub fn load_eval_data(&self, device: Device) -> Result<DomainData> {
-        let root = data_root(self.data_dir.as_deref());
-        let opts = FetchOptions {
-            download: if self.download { Download::IfMissing } else { Download::Never },
-            ..FetchOptions::download()
-        };
         let load = |ds: Dataset, split: Split| -> Result<(Tensor, Vec<i64>)> {
-            let mut set = ds.load(&root, split, &opts, device)?;
-            if let Some(n) = self.limit {
-                set = set.take(n);
-            }
-            if ds.image_shape()[1] != SIDE {
-                set = set.resized(SIDE)?;
-            }
+            let set = self.spec(ds, split).load_images(device)?;
             let labels = Vec::<i64>::try_from(&set.labels.to_device(Device::Cpu))?;
             Ok((set.images.f_flatten(1, -1)?, labels))
         };

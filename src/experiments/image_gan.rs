@@ -2,7 +2,7 @@
 //! CIFAR-10 comparison of W1-FE and WGAN-GP over the persistency K; 002 §3,
 //! Fig. 2, 4, 5: RWP and SBE on Standard GAN, WGAN-GP and DRAGAN).
 //!
-//! Every method of [`super::methods`] runs on the same data with the DCGAN
+//! Every method of [`crate::config::METHODS`] runs on the same data with the DCGAN
 //! pair of [`crate::nets::dcgan`]: generator `z ~ N(0, I_latent) → C×S×S`
 //! images in [−1, 1], critic without batch norm. Settings per critic, 002
 //! App. C (REFERENCE.md):
@@ -21,9 +21,9 @@
 //! training images (pytorch-fid's network and formula, [`crate::metrics::fid`]).
 //! One epoch of the trainer is one outer iteration of the papers.
 
-use super::{check_ks, check_methods, method_grid, Experiment, FinishedRun, Report, RunSpec};
+use super::{check_ks, check_methods, method_grid, to_strings, Experiment, FinishedRun, Report, RunSpec};
 use crate::config::{preset, RunConfig};
-use crate::data::{data_root, DataSpec, Dataset, Distribution, Download, FetchOptions, NormalSpec, Split};
+use crate::data::{DataSpec, Dataset, Distribution, NormalSpec};
 use crate::error::{Error, Result};
 use crate::metrics::fid::{features, frechet_distance, generator_features, Stats};
 use crate::metrics::inception::FidInception;
@@ -240,16 +240,11 @@ impl ImageGanExperiment {
         }
     }
 
-    /// The methods to compare.
-    pub fn methods(mut self, methods: &[&str]) -> Self {
-        self.methods = methods.iter().map(|s| s.to_string()).collect();
-        self
-    }
-
-    /// The persistency levels of every method.
-    pub fn ks(mut self, ks: Vec<usize>) -> Self {
-        self.ks = ks;
-        self
+    setters! {
+        /// The methods to compare.
+        methods(methods: &[&str]) => methods = to_strings(methods);
+        /// The persistency levels of every method.
+        ks(ks: Vec<usize>) => ks;
     }
 
     /// The DCGAN pair at `width` (both networks).
@@ -279,12 +274,7 @@ impl ImageGanExperiment {
     /// the optimizers, latent size and critic steps of its critic's kind.
     pub fn config_for(&self, m: &str, k: Option<usize>) -> Result<RunConfig> {
         let mut base = self.base.clone();
-        base.target = Distribution::Data(DataSpec {
-            limit: self.limit,
-            dir: self.data_dir.clone(),
-            download: self.download,
-            ..DataSpec::new(self.dataset)
-        });
+        base.target = Distribution::Data(self.data());
         base.train.eval_every = (base.train.epochs / self.evaluations.max(1)).max(1);
         if let Some(k) = k {
             base.step = base.step.with_k(k);
@@ -313,17 +303,19 @@ impl ImageGanExperiment {
         Ok(cfg)
     }
 
+    /// The training images, the first `limit`: the runs' target.
+    fn data(&self) -> DataSpec {
+        DataSpec {
+            limit: self.limit,
+            dir: self.data_dir.clone(),
+            download: self.download,
+            ..DataSpec::new(self.dataset)
+        }
+    }
+
     /// The FID reference statistics of the data's training images.
     fn reference_stats(&self, net: &FidInception, f: &FidSpec, device: Device) -> Result<Stats> {
-        let root = data_root(self.data_dir.as_deref());
-        let opts = FetchOptions {
-            download: if self.download { Download::IfMissing } else { Download::Never },
-            ..FetchOptions::download()
-        };
-        let mut set = self.dataset.load(&root, Split::Train, &opts, device)?;
-        if let Some(n) = self.limit {
-            set = set.take(n);
-        }
+        let mut set = self.data().load_images(device)?;
         if let Some(n) = f.reference {
             set = set.take(n as usize);
         }

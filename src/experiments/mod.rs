@@ -144,51 +144,27 @@ pub trait Experiment: Serialize + DeserializeOwned + Clone {
 
     /// Runs the experiment from the start into `out` on the default device,
     /// with progress ([`run`] for other options).
-    fn run(&self, out: impl AsRef<Path>) -> Result<Self::Summary>
-    where
-        Self: Sized,
-    {
+    fn run(&self, out: impl AsRef<Path>) -> Result<Self::Summary> {
         run(self, out.as_ref(), &DriverOptions::auto()?)
     }
 
     /// Epochs of every run.
-    fn epochs(mut self, epochs: usize) -> Self
-    where
-        Self: Sized,
-    {
-        if let Some(b) = self.base_mut() {
-            b.train.epochs = epochs;
-        }
-        self
+    fn epochs(self, epochs: usize) -> Self {
+        self.configure(|b| b.train.epochs = epochs)
     }
 
     /// Batch size of every run.
-    fn batch_size(mut self, batch_size: i64) -> Self
-    where
-        Self: Sized,
-    {
-        if let Some(b) = self.base_mut() {
-            b.train.batch_size = batch_size;
-        }
-        self
+    fn batch_size(self, batch_size: i64) -> Self {
+        self.configure(|b| b.train.batch_size = batch_size)
     }
 
     /// Seed of every run.
-    fn seed(mut self, seed: u64) -> Self
-    where
-        Self: Sized,
-    {
-        if let Some(b) = self.base_mut() {
-            b.train.seed = seed;
-        }
-        self
+    fn seed(self, seed: u64) -> Self {
+        self.configure(|b| b.train.seed = seed)
     }
 
     /// Any other change to the base config.
-    fn configure(mut self, f: impl FnOnce(&mut RunConfig)) -> Self
-    where
-        Self: Sized,
-    {
+    fn configure(mut self, f: impl FnOnce(&mut RunConfig)) -> Self {
         if let Some(b) = self.base_mut() {
             f(b);
         }
@@ -227,6 +203,11 @@ pub(crate) fn check_methods(methods: &[String], field: &str) -> Result<()> {
         })?;
     }
     Ok(())
+}
+
+/// Owned copies of `names`.
+pub(crate) fn to_strings(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
 }
 
 /// `(name, method, K)` of a methods × K grid: runs named `METHOD-kK` when

@@ -6,7 +6,7 @@
 //! fixed evaluation sample `x_1..x_n` of the source, `T(x_i)` the target point
 //! the optimal assignment (squared Euclidean cost) gives `x_i`.
 
-use super::{check_methods, Experiment, FinishedRun, Report, RunSpec};
+use super::{check_methods, to_strings, Experiment, FinishedRun, Report, RunSpec};
 use crate::config::{preset, RunConfig};
 use crate::data::{SpiralArm, Toy};
 use crate::error::{Error, Result};
@@ -75,23 +75,14 @@ impl OtMapsExperiment {
         base.train.critic_iters = 5;
         base.train.critic_opt = AdamConfig { lr: 5e-4, ..AdamConfig::default() };
         base.train.generator_opt = AdamConfig { lr: 5e-4, ..AdamConfig::default() };
-        OtMapsExperiment {
-            datasets: DEFAULT_DATASETS.iter().map(|s| s.to_string()).collect(),
-            methods: DEFAULT_METHODS.iter().map(|s| s.to_string()).collect(),
-            base,
-        }
+        OtMapsExperiment { datasets: to_strings(DEFAULT_DATASETS), methods: to_strings(DEFAULT_METHODS), base }
     }
 
-    /// The methods to compare.
-    pub fn methods(mut self, methods: &[&str]) -> Self {
-        self.methods = methods.iter().map(|s| s.to_string()).collect();
-        self
-    }
-
-    /// The problems ([`dataset`] names).
-    pub fn datasets(mut self, datasets: &[&str]) -> Self {
-        self.datasets = datasets.iter().map(|s| s.to_string()).collect();
-        self
+    setters! {
+        /// The methods to compare.
+        methods(methods: &[&str]) => methods = to_strings(methods);
+        /// The problems ([`dataset`] names).
+        datasets(datasets: &[&str]) => datasets = to_strings(datasets);
     }
 
     /// The config of `method` on problem `ds`.

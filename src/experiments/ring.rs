@@ -53,10 +53,9 @@ impl RingExperiment {
         RingExperiment { method: None, ks: vec![1, 3, 5, 10], base, window: 5 }
     }
 
-    /// The persistency levels; the first is the baseline.
-    pub fn ks(mut self, ks: Vec<usize>) -> Self {
-        self.ks = ks;
-        self
+    setters! {
+        /// The persistency levels; the first is the baseline.
+        ks(ks: Vec<usize>) => ks;
     }
 
     /// The config of the run with persistency `k`.
@@ -171,8 +170,7 @@ impl Experiment for RingExperiment {
             let snaps: Vec<Snapshot> = if path.exists() { crate::io::read_json(&path, "snapshots")? } else { vec![] };
             if let Some(last) = snaps.last() {
                 let p = transport_plot(last, k, &method)?;
-                p.save(r.dir.join("transport.png"))?;
-                p.save(r.dir.join("transport.svg"))?;
+                p.save_png_svg(&r.dir, "transport")?;
             }
             let panels = snaps.iter().map(|s| transport_plot(s, k, &method)).collect::<Result<Vec<_>>>()?;
             TransportPanels::new(panels).save(r.dir.join("evolution.png"))?;
@@ -399,8 +397,7 @@ impl Report for RingSummary {
 
     fn save_figures(&self, out: &Path) -> Result<()> {
         for (name, chart) in [("w1_epoch", self.by_epoch()), ("w1_seconds", self.by_seconds())] {
-            chart.save(out.join(format!("{name}.png")))?;
-            chart.save(out.join(format!("{name}.svg")))?;
+            chart.save_png_svg(out, name)?;
         }
         Ok(())
     }

@@ -132,8 +132,7 @@ impl Report for DecaySummary {
     }
 
     fn save_figures(&self, out: &Path) -> Result<()> {
-        self.chart().save(out.join("decay.png"))?;
-        self.chart().save(out.join("decay.svg"))
+        self.chart().save_png_svg(out, "decay")
     }
 }
 
@@ -149,10 +148,9 @@ impl W2DecayExperiment {
         W2DecayExperiment { base, eps: 0.2, ks: vec![1, 10, 50] }
     }
 
-    /// The persistency levels.
-    pub fn ks(mut self, ks: Vec<usize>) -> Self {
-        self.ks = ks;
-        self
+    setters! {
+        /// The persistency levels.
+        ks(ks: Vec<usize>) => ks;
     }
 
     /// The run config for persistency `k`.

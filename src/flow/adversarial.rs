@@ -23,11 +23,7 @@ pub fn persistent_adversarial(
 ) -> Result<Tensor> {
     let mut last = Tensor::f_zeros([], (z.kind(), z.device()))?;
     for _ in 0..k {
-        opt.zero_grad();
-        let loss = wgan_generator_loss(phi, &generator(z))?;
-        loss.f_backward()?;
-        opt.step()?;
-        last = loss.detach();
+        last = opt.minimise(|| wgan_generator_loss(phi, &generator(z)))?;
     }
     Ok(last)
 }

@@ -8,7 +8,7 @@
 //! `map_loss` estimates this expectation on the row-paired batch, as here.
 
 use crate::critic::w2::{half_sq_cost, plan_weight, Regularisation};
-use crate::error::{Error, Result};
+use crate::error::{same_shape, Error, Result};
 use crate::metrics::emd;
 use tch::{Kind, Tensor};
 
@@ -54,9 +54,7 @@ pub fn discrete_ot_map(source: &Tensor, target: &Tensor) -> Result<Tensor> {
 /// The map error of 004 §6.1: `(1/n) Σ_i |G(x_i) − T(x_i)|²`, T the
 /// Discrete-OT image of `x_i` on the same samples.
 pub fn map_error(mapped: &Tensor, discrete: &Tensor) -> Result<f64> {
-    if mapped.size() != discrete.size() {
-        return Err(Error::input(format!("map error: shapes {:?} and {:?} differ", mapped.size(), discrete.size())));
-    }
+    same_shape(mapped, discrete, "map error")?;
     let d = (mapped.detach() - discrete.detach()).f_to_kind(Kind::Double)?;
     Ok(d.f_square()?
         .f_flatten(1, -1)?

@@ -9,7 +9,7 @@
 //! generator gradient (Prop. 4.1); `tests/w1fe.rs` checks it numerically.
 
 use crate::critic::{gradient, row_sq_norm};
-use crate::error::{Error, Result};
+use crate::error::{same_shape, Error, Result};
 use crate::optim::Adam;
 use tch::{Kind, Tensor};
 
@@ -22,13 +22,7 @@ pub fn euler_targets(phi: &dyn Fn(&Tensor) -> Tensor, y: &Tensor, eps: f64) -> R
 
 /// `(1/m) Σ_i |ζ_i − out_i|²` (sum over coordinates, mean over the batch).
 pub fn fit_loss(out: &Tensor, targets: &Tensor) -> Result<Tensor> {
-    if out.size() != targets.size() {
-        return Err(Error::input(format!(
-            "generator output {:?} and Euler targets {:?} differ in shape",
-            out.size(),
-            targets.size()
-        )));
-    }
+    same_shape(out, targets, "generator output and Euler targets")?;
     let per_sample = row_sq_norm(&(out - targets))?;
     Ok(per_sample.f_mean(None::<Kind>)?)
 }
@@ -45,11 +39,7 @@ pub fn persistent_fit(
 ) -> Result<Tensor> {
     let mut last = Tensor::f_zeros([], (targets.kind(), targets.device()))?;
     for _ in 0..k {
-        opt.zero_grad();
-        let loss = fit_loss(&generator(z), targets)?;
-        loss.f_backward()?;
-        opt.step()?;
-        last = loss.detach();
+        last = opt.minimise(|| fit_loss(&generator(z), targets))?;
     }
     Ok(last)
 }

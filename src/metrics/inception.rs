@@ -33,9 +33,22 @@ impl BasicConv {
     fn sq(p: nn::Path, cin: i64, cout: i64, k: i64, stride: i64, pad: i64) -> Self {
         Self::new(p, cin, cout, [k, k], stride, [pad, pad])
     }
+    /// A `1×k` kernel, stride 1, padded to keep the size.
+    fn row(p: nn::Path, cin: i64, cout: i64, k: i64) -> Self {
+        Self::new(p, cin, cout, [1, k], 1, [0, k / 2])
+    }
+    /// A `k×1` kernel, stride 1, padded to keep the size.
+    fn col(p: nn::Path, cin: i64, cout: i64, k: i64) -> Self {
+        Self::new(p, cin, cout, [k, 1], 1, [k / 2, 0])
+    }
     fn f(&self, x: &Tensor) -> Tensor {
         self.bn.forward_t(&x.apply(&self.conv), false).relu()
     }
+}
+
+/// `convs` applied one after the other.
+fn chain(convs: &[BasicConv], x: &Tensor) -> Tensor {
+    convs.iter().fold(x.shallow_clone(), |h, c| c.f(&h))
 }
 
 fn avg_pool_3x3_no_pad_count(x: &Tensor) -> Tensor {
@@ -46,129 +59,108 @@ fn max_pool_3x3_s2(x: &Tensor) -> Tensor {
     x.max_pool2d([3, 3], [2, 2], [0, 0], [1, 1], false)
 }
 
-/// FIDInceptionA (Mixed_5b–d).
+/// FIDInceptionA (Mixed_5b–d) and FIDInceptionC (Mixed_6b–e): a 1×1
+/// branch, two chains of convolutions and a 1×1 convolution after an average
+/// pool without counting the padding, concatenated.
 #[derive(Debug)]
-struct BlockA {
+struct Mixed {
     b1: BasicConv,
-    b5_1: BasicConv,
-    b5_2: BasicConv,
-    b3_1: BasicConv,
-    b3_2: BasicConv,
-    b3_3: BasicConv,
+    chains: [Vec<BasicConv>; 2],
     pool: BasicConv,
 }
 
-impl BlockA {
-    fn new(p: nn::Path, cin: i64, pool_features: i64) -> Self {
-        BlockA {
+impl Mixed {
+    /// FIDInceptionA.
+    fn a(p: nn::Path, cin: i64, pool_features: i64) -> Self {
+        Mixed {
             b1: BasicConv::sq(&p / "branch1x1", cin, 64, 1, 1, 0),
-            b5_1: BasicConv::sq(&p / "branch5x5_1", cin, 48, 1, 1, 0),
-            b5_2: BasicConv::sq(&p / "branch5x5_2", 48, 64, 5, 1, 2),
-            b3_1: BasicConv::sq(&p / "branch3x3dbl_1", cin, 64, 1, 1, 0),
-            b3_2: BasicConv::sq(&p / "branch3x3dbl_2", 64, 96, 3, 1, 1),
-            b3_3: BasicConv::sq(&p / "branch3x3dbl_3", 96, 96, 3, 1, 1),
+            chains: [
+                vec![
+                    BasicConv::sq(&p / "branch5x5_1", cin, 48, 1, 1, 0),
+                    BasicConv::sq(&p / "branch5x5_2", 48, 64, 5, 1, 2),
+                ],
+                vec![
+                    BasicConv::sq(&p / "branch3x3dbl_1", cin, 64, 1, 1, 0),
+                    BasicConv::sq(&p / "branch3x3dbl_2", 64, 96, 3, 1, 1),
+                    BasicConv::sq(&p / "branch3x3dbl_3", 96, 96, 3, 1, 1),
+                ],
+            ],
             pool: BasicConv::sq(&p / "branch_pool", cin, pool_features, 1, 1, 0),
         }
     }
-    fn f(&self, x: &Tensor) -> Tensor {
-        Tensor::cat(
-            &[
-                self.b1.f(x),
-                self.b5_2.f(&self.b5_1.f(x)),
-                self.b3_3.f(&self.b3_2.f(&self.b3_1.f(x))),
-                self.pool.f(&avg_pool_3x3_no_pad_count(x)),
-            ],
-            1,
-        )
-    }
-}
 
-/// InceptionB (Mixed_6a), unchanged from torchvision.
-#[derive(Debug)]
-struct BlockB {
-    b3: BasicConv,
-    d1: BasicConv,
-    d2: BasicConv,
-    d3: BasicConv,
-}
-
-impl BlockB {
-    fn new(p: nn::Path, cin: i64) -> Self {
-        BlockB {
-            b3: BasicConv::sq(&p / "branch3x3", cin, 384, 3, 2, 0),
-            d1: BasicConv::sq(&p / "branch3x3dbl_1", cin, 64, 1, 1, 0),
-            d2: BasicConv::sq(&p / "branch3x3dbl_2", 64, 96, 3, 1, 1),
-            d3: BasicConv::sq(&p / "branch3x3dbl_3", 96, 96, 3, 2, 0),
-        }
-    }
-    fn f(&self, x: &Tensor) -> Tensor {
-        Tensor::cat(&[self.b3.f(x), self.d3.f(&self.d2.f(&self.d1.f(x))), max_pool_3x3_s2(x)], 1)
-    }
-}
-
-/// FIDInceptionC (Mixed_6b–e).
-#[derive(Debug)]
-struct BlockC {
-    b1: BasicConv,
-    s: [BasicConv; 3],
-    d: [BasicConv; 5],
-    pool: BasicConv,
-}
-
-impl BlockC {
-    fn new(p: nn::Path, cin: i64, c7: i64) -> Self {
-        let row = |name: &str, i, o| BasicConv::new(&p / name, i, o, [1, 7], 1, [0, 3]);
-        let col = |name: &str, i, o| BasicConv::new(&p / name, i, o, [7, 1], 1, [3, 0]);
-        BlockC {
+    /// FIDInceptionC.
+    fn c(p: nn::Path, cin: i64, c7: i64) -> Self {
+        Mixed {
             b1: BasicConv::sq(&p / "branch1x1", cin, 192, 1, 1, 0),
-            s: [
-                BasicConv::sq(&p / "branch7x7_1", cin, c7, 1, 1, 0),
-                row("branch7x7_2", c7, c7),
-                col("branch7x7_3", c7, 192),
-            ],
-            d: [
-                BasicConv::sq(&p / "branch7x7dbl_1", cin, c7, 1, 1, 0),
-                col("branch7x7dbl_2", c7, c7),
-                row("branch7x7dbl_3", c7, c7),
-                col("branch7x7dbl_4", c7, c7),
-                row("branch7x7dbl_5", c7, 192),
+            chains: [
+                vec![
+                    BasicConv::sq(&p / "branch7x7_1", cin, c7, 1, 1, 0),
+                    BasicConv::row(&p / "branch7x7_2", c7, c7, 7),
+                    BasicConv::col(&p / "branch7x7_3", c7, 192, 7),
+                ],
+                vec![
+                    BasicConv::sq(&p / "branch7x7dbl_1", cin, c7, 1, 1, 0),
+                    BasicConv::col(&p / "branch7x7dbl_2", c7, c7, 7),
+                    BasicConv::row(&p / "branch7x7dbl_3", c7, c7, 7),
+                    BasicConv::col(&p / "branch7x7dbl_4", c7, c7, 7),
+                    BasicConv::row(&p / "branch7x7dbl_5", c7, 192, 7),
+                ],
             ],
             pool: BasicConv::sq(&p / "branch_pool", cin, 192, 1, 1, 0),
         }
     }
+
     fn f(&self, x: &Tensor) -> Tensor {
-        let s = self.s.iter().fold(x.shallow_clone(), |h, c| c.f(&h));
-        let d = self.d.iter().fold(x.shallow_clone(), |h, c| c.f(&h));
-        Tensor::cat(&[self.b1.f(x), s, d, self.pool.f(&avg_pool_3x3_no_pad_count(x))], 1)
+        let [s, d] = &self.chains;
+        Tensor::cat(&[self.b1.f(x), chain(s, x), chain(d, x), self.pool.f(&avg_pool_3x3_no_pad_count(x))], 1)
     }
 }
 
-/// InceptionD (Mixed_7a), unchanged from torchvision.
+/// InceptionB (Mixed_6a) and InceptionD (Mixed_7a), unchanged from
+/// torchvision: two chains of convolutions and a 3×3 max pool of stride 2,
+/// concatenated.
 #[derive(Debug)]
-struct BlockD {
-    a: [BasicConv; 2],
-    b: [BasicConv; 4],
+struct Reduction {
+    chains: [Vec<BasicConv>; 2],
 }
 
-impl BlockD {
-    fn new(p: nn::Path, cin: i64) -> Self {
-        BlockD {
-            a: [
-                BasicConv::sq(&p / "branch3x3_1", cin, 192, 1, 1, 0),
-                BasicConv::sq(&p / "branch3x3_2", 192, 320, 3, 2, 0),
-            ],
-            b: [
-                BasicConv::sq(&p / "branch7x7x3_1", cin, 192, 1, 1, 0),
-                BasicConv::new(&p / "branch7x7x3_2", 192, 192, [1, 7], 1, [0, 3]),
-                BasicConv::new(&p / "branch7x7x3_3", 192, 192, [7, 1], 1, [3, 0]),
-                BasicConv::sq(&p / "branch7x7x3_4", 192, 192, 3, 2, 0),
+impl Reduction {
+    /// InceptionB.
+    fn b(p: nn::Path, cin: i64) -> Self {
+        Reduction {
+            chains: [
+                vec![BasicConv::sq(&p / "branch3x3", cin, 384, 3, 2, 0)],
+                vec![
+                    BasicConv::sq(&p / "branch3x3dbl_1", cin, 64, 1, 1, 0),
+                    BasicConv::sq(&p / "branch3x3dbl_2", 64, 96, 3, 1, 1),
+                    BasicConv::sq(&p / "branch3x3dbl_3", 96, 96, 3, 2, 0),
+                ],
             ],
         }
     }
+
+    /// InceptionD.
+    fn d(p: nn::Path, cin: i64) -> Self {
+        Reduction {
+            chains: [
+                vec![
+                    BasicConv::sq(&p / "branch3x3_1", cin, 192, 1, 1, 0),
+                    BasicConv::sq(&p / "branch3x3_2", 192, 320, 3, 2, 0),
+                ],
+                vec![
+                    BasicConv::sq(&p / "branch7x7x3_1", cin, 192, 1, 1, 0),
+                    BasicConv::row(&p / "branch7x7x3_2", 192, 192, 7),
+                    BasicConv::col(&p / "branch7x7x3_3", 192, 192, 7),
+                    BasicConv::sq(&p / "branch7x7x3_4", 192, 192, 3, 2, 0),
+                ],
+            ],
+        }
+    }
+
     fn f(&self, x: &Tensor) -> Tensor {
-        let a = self.a.iter().fold(x.shallow_clone(), |h, c| c.f(&h));
-        let b = self.b.iter().fold(x.shallow_clone(), |h, c| c.f(&h));
-        Tensor::cat(&[a, b, max_pool_3x3_s2(x)], 1)
+        let [a, b] = &self.chains;
+        Tensor::cat(&[chain(a, x), chain(b, x), max_pool_3x3_s2(x)], 1)
     }
 }
 
@@ -178,38 +170,37 @@ impl BlockD {
 struct BlockE {
     b1: BasicConv,
     b3_1: BasicConv,
-    b3_2a: BasicConv,
-    b3_2b: BasicConv,
-    d1: BasicConv,
-    d2: BasicConv,
-    d3a: BasicConv,
-    d3b: BasicConv,
+    /// `branch3x3_2a` and `_2b`, side by side on `b3_1`'s output.
+    b3_2: [BasicConv; 2],
+    d: [BasicConv; 2],
+    /// `branch3x3dbl_3a` and `_3b`, side by side on `d`'s output.
+    d3: [BasicConv; 2],
     pool: BasicConv,
     max_pool: bool,
 }
 
 impl BlockE {
     fn new(p: nn::Path, cin: i64, max_pool: bool) -> Self {
-        let row = |name: &str, i, o| BasicConv::new(&p / name, i, o, [1, 3], 1, [0, 1]);
-        let col = |name: &str, i, o| BasicConv::new(&p / name, i, o, [3, 1], 1, [1, 0]);
         BlockE {
             b1: BasicConv::sq(&p / "branch1x1", cin, 320, 1, 1, 0),
             b3_1: BasicConv::sq(&p / "branch3x3_1", cin, 384, 1, 1, 0),
-            b3_2a: row("branch3x3_2a", 384, 384),
-            b3_2b: col("branch3x3_2b", 384, 384),
-            d1: BasicConv::sq(&p / "branch3x3dbl_1", cin, 448, 1, 1, 0),
-            d2: BasicConv::sq(&p / "branch3x3dbl_2", 448, 384, 3, 1, 1),
-            d3a: row("branch3x3dbl_3a", 384, 384),
-            d3b: col("branch3x3dbl_3b", 384, 384),
+            b3_2: [BasicConv::row(&p / "branch3x3_2a", 384, 384, 3), BasicConv::col(&p / "branch3x3_2b", 384, 384, 3)],
+            d: [
+                BasicConv::sq(&p / "branch3x3dbl_1", cin, 448, 1, 1, 0),
+                BasicConv::sq(&p / "branch3x3dbl_2", 448, 384, 3, 1, 1),
+            ],
+            d3: [
+                BasicConv::row(&p / "branch3x3dbl_3a", 384, 384, 3),
+                BasicConv::col(&p / "branch3x3dbl_3b", 384, 384, 3),
+            ],
             pool: BasicConv::sq(&p / "branch_pool", cin, 192, 1, 1, 0),
             max_pool,
         }
     }
     fn f(&self, x: &Tensor) -> Tensor {
-        let h = self.b3_1.f(x);
-        let b3 = Tensor::cat(&[self.b3_2a.f(&h), self.b3_2b.f(&h)], 1);
-        let h = self.d2.f(&self.d1.f(x));
-        let d = Tensor::cat(&[self.d3a.f(&h), self.d3b.f(&h)], 1);
+        let side_by_side = |h: Tensor, [a, b]: &[BasicConv; 2]| Tensor::cat(&[a.f(&h), b.f(&h)], 1);
+        let b3 = side_by_side(self.b3_1.f(x), &self.b3_2);
+        let d = side_by_side(chain(&self.d, x), &self.d3);
         let pooled = if self.max_pool {
             x.max_pool2d([3, 3], [1, 1], [1, 1], [1, 1], false)
         } else {
@@ -224,10 +215,10 @@ impl BlockE {
 pub struct FidInception {
     vs: nn::VarStore,
     stem: [BasicConv; 5],
-    a: [BlockA; 3],
-    b: BlockB,
-    c: [BlockC; 4],
-    d: BlockD,
+    a: [Mixed; 3],
+    b: Reduction,
+    c: [Mixed; 4],
+    d: Reduction,
     e: [BlockE; 2],
 }
 
@@ -253,18 +244,18 @@ impl FidInception {
             BasicConv::sq(&r / "Conv2d_4a_3x3", 80, 192, 3, 1, 0),
         ];
         let a = [
-            BlockA::new(&r / "Mixed_5b", 192, 32),
-            BlockA::new(&r / "Mixed_5c", 256, 64),
-            BlockA::new(&r / "Mixed_5d", 288, 64),
+            Mixed::a(&r / "Mixed_5b", 192, 32),
+            Mixed::a(&r / "Mixed_5c", 256, 64),
+            Mixed::a(&r / "Mixed_5d", 288, 64),
         ];
-        let b = BlockB::new(&r / "Mixed_6a", 288);
+        let b = Reduction::b(&r / "Mixed_6a", 288);
         let c = [
-            BlockC::new(&r / "Mixed_6b", 768, 128),
-            BlockC::new(&r / "Mixed_6c", 768, 160),
-            BlockC::new(&r / "Mixed_6d", 768, 160),
-            BlockC::new(&r / "Mixed_6e", 768, 192),
+            Mixed::c(&r / "Mixed_6b", 768, 128),
+            Mixed::c(&r / "Mixed_6c", 768, 160),
+            Mixed::c(&r / "Mixed_6d", 768, 160),
+            Mixed::c(&r / "Mixed_6e", 768, 192),
         ];
-        let d = BlockD::new(&r / "Mixed_7a", 768);
+        let d = Reduction::d(&r / "Mixed_7a", 768);
         let e = [BlockE::new(&r / "Mixed_7b", 1280, false), BlockE::new(&r / "Mixed_7c", 2048, true)];
         // The 1008-class head is part of the file's layout (checked on load),
         // not of the features.

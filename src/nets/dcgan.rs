@@ -85,6 +85,32 @@ fn normal(std: f64) -> nn::Init {
     nn::Init::Randn { mean: 0.0, stdev: std }
 }
 
+/// The linear layers: weights N(0, 0.02²), biases 0.
+fn linear_cfg() -> nn::LinearConfig {
+    nn::LinearConfig { ws_init: normal(0.02), bs_init: Some(nn::Init::Const(0.0)), bias: true }
+}
+
+/// The stride-2 layers' config (`ConvConfig` for the critic's convolutions,
+/// `ConvTransposeConfig` for the generator's): stride 2, padding 1, weights
+/// N(0, 0.02²), biases 0.
+macro_rules! stride2_cfg {
+    ($config:ident) => {
+        nn::$config {
+            stride: 2,
+            padding: 1,
+            ws_init: normal(0.02),
+            bs_init: nn::Init::Const(0.0),
+            ..Default::default()
+        }
+    };
+}
+
+/// Appends a layer's weight and, if it has one, its bias to `params`.
+fn push_layer(params: &mut Vec<Tensor>, ws: &Tensor, bs: &Option<Tensor>) {
+    params.push(ws.shallow_clone());
+    params.extend(bs.as_ref().map(|b| b.shallow_clone()));
+}
+
 fn batch_norm_cfg() -> nn::BatchNormConfig {
     nn::BatchNormConfig {
         ws_init: nn::Init::Randn { mean: 1.0, stdev: 0.02 },
@@ -108,16 +134,9 @@ impl DcganGenerator {
     pub fn new(path: &nn::Path, cfg: &DcganConfig) -> Result<Self> {
         cfg.validate("generator")?;
         let top = cfg.top_channels();
-        let lin = nn::LinearConfig { ws_init: normal(0.02), bs_init: Some(nn::Init::Const(0.0)), bias: true };
-        let fc = nn::linear(path / "fc", cfg.latent, 16 * top, lin);
+        let fc = nn::linear(path / "fc", cfg.latent, 16 * top, linear_cfg());
         let fc_bn = nn::batch_norm1d(path / "fc_bn", 16 * top, batch_norm_cfg());
-        let conv_cfg = nn::ConvTransposeConfig {
-            stride: 2,
-            padding: 1,
-            ws_init: normal(0.02),
-            bs_init: nn::Init::Const(0.0),
-            ..Default::default()
-        };
+        let conv_cfg = stride2_cfg!(ConvTransposeConfig);
         let (mut convs, mut bns) = (Vec::new(), Vec::new());
         let mut c = top;
         for i in 0..cfg.stages() {
@@ -139,11 +158,10 @@ impl DcganGenerator {
     /// The weights and biases of the linear and transposed-convolution
     /// layers (batch-norm parameters not included).
     pub fn parameters(&self) -> Vec<Tensor> {
-        let mut p = vec![self.fc.ws.shallow_clone()];
-        p.extend(self.fc.bs.as_ref().map(|b| b.shallow_clone()));
+        let mut p = Vec::new();
+        push_layer(&mut p, &self.fc.ws, &self.fc.bs);
         for c in &self.convs {
-            p.push(c.ws.shallow_clone());
-            p.extend(c.bs.as_ref().map(|b| b.shallow_clone()));
+            push_layer(&mut p, &c.ws, &c.bs);
         }
         p
     }
@@ -181,13 +199,7 @@ impl DcganCritic {
     /// Builds the layers under `path`.
     pub fn new(path: &nn::Path, cfg: &DcganConfig) -> Result<Self> {
         cfg.validate("critic")?;
-        let conv_cfg = nn::ConvConfig {
-            stride: 2,
-            padding: 1,
-            ws_init: normal(0.02),
-            bs_init: nn::Init::Const(0.0),
-            ..Default::default()
-        };
+        let conv_cfg = stride2_cfg!(ConvConfig);
         let mut convs = Vec::new();
         let mut c = cfg.channels;
         for i in 0..cfg.stages() {
@@ -195,8 +207,7 @@ impl DcganCritic {
             convs.push(nn::conv2d(path / format!("conv{i}"), c, out, 4, conv_cfg));
             c = out;
         }
-        let lin = nn::LinearConfig { ws_init: normal(0.02), bs_init: Some(nn::Init::Const(0.0)), bias: true };
-        let fc = nn::linear(path / "fc", 16 * c, 1, lin);
+        let fc = nn::linear(path / "fc", 16 * c, 1, linear_cfg());
         Ok(DcganCritic { convs, fc, cfg: cfg.clone() })
     }
 
@@ -208,11 +219,9 @@ impl DcganCritic {
     pub fn parameters(&self) -> Vec<Tensor> {
         let mut p = Vec::new();
         for c in &self.convs {
-            p.push(c.ws.shallow_clone());
-            p.extend(c.bs.as_ref().map(|b| b.shallow_clone()));
+            push_layer(&mut p, &c.ws, &c.bs);
         }
-        p.push(self.fc.ws.shallow_clone());
-        p.extend(self.fc.bs.as_ref().map(|b| b.shallow_clone()));
+        push_layer(&mut p, &self.fc.ws, &self.fc.bs);
         p
     }
 

@@ -2,7 +2,7 @@
 //! against wall-clock), and mean curves with a min/max envelope over repeated
 //! runs ([`Band`], as 002 plots 5 runs of each method).
 
-use super::{palette, plot_err, range, Figure};
+use super::{draw_legend, finite_points, legend_line, line_axes, palette, plot_err, range, Figure};
 use crate::error::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -98,55 +98,30 @@ impl Figure for LineChart {
         let ys = self.series.iter().flat_map(|s| s.y.iter().copied());
         let band_ys = self.bands.iter().flat_map(|b| b.lo.iter().chain(&b.hi).chain(&b.mean).copied());
         let (y0, y1) = range(ys.chain(band_ys), 0.05);
-        let mut chart = ChartBuilder::on(area)
-            .caption(&self.title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc(&self.x_label)
-            .y_desc(&self.y_label)
-            .light_line_style(TRANSPARENT)
-            .draw()
-            .map_err(plot_err)?;
-        let finite = |x: &[f64], y: &[f64]| -> Vec<(f64, f64)> {
-            x.iter().zip(y).filter(|(a, b)| a.is_finite() && b.is_finite()).map(|(&a, &b)| (a, b)).collect()
-        };
+        let mut chart = line_axes(area, &self.title, (x0, x1), (y0, y1), &self.x_label, &self.y_label)?;
         for (i, b) in self.bands.iter().enumerate() {
             let color = palette(i);
-            let mut poly = finite(&b.x, &b.hi);
-            poly.extend(finite(&b.x, &b.lo).into_iter().rev());
+            let mut poly = finite_points(&b.x, &b.hi);
+            poly.extend(finite_points(&b.x, &b.lo).into_iter().rev());
             if poly.len() >= 3 {
                 chart.draw_series(std::iter::once(Polygon::new(poly, color.mix(0.25).filled()))).map_err(plot_err)?;
             }
             chart
-                .draw_series(LineSeries::new(finite(&b.x, &b.mean), color.stroke_width(2)))
+                .draw_series(LineSeries::new(finite_points(&b.x, &b.mean), color.stroke_width(2)))
                 .map_err(plot_err)?
                 .label(b.name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+                .legend(legend_line(color));
         }
         for (i, s) in self.series.iter().enumerate() {
             let color = palette(self.bands.len() + i);
-            let pts: Vec<(f64, f64)> =
-                s.x.iter().zip(&s.y).filter(|(a, b)| a.is_finite() && b.is_finite()).map(|(&a, &b)| (a, b)).collect();
             chart
-                .draw_series(LineSeries::new(pts, color.stroke_width(2)))
+                .draw_series(LineSeries::new(finite_points(&s.x, &s.y), color.stroke_width(2)))
                 .map_err(plot_err)?
                 .label(s.name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+                .legend(legend_line(color));
         }
         if !self.series.is_empty() || !self.bands.is_empty() {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 14))
-                .draw()
-                .map_err(plot_err)?;
+            draw_legend(&mut chart)?;
         }
         Ok(())
     }

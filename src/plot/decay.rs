@@ -3,7 +3,7 @@
 //! measured ratio `W2(μ_t, μ_d) / W2(μ_0, μ_d)` (points joined by a line)
 //! and the curve `e^{−t}` (dashed).
 
-use super::{palette, plot_err, Figure};
+use super::{draw_legend, finite_points, legend_line, line_axes, palette, plot_err, Figure};
 use crate::error::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -54,20 +54,8 @@ impl Figure for W2Decay {
         let t0 = self.t.iter().copied().filter(|v| v.is_finite()).fold(f64::INFINITY, f64::min).min(0.0);
         let t1 = self.t.iter().copied().filter(|v| v.is_finite()).fold(f64::NEG_INFINITY, f64::max).max(t0 + 1e-9);
         let top = self.ratio.iter().copied().filter(|v| v.is_finite()).fold(1.0f64, f64::max) * 1.05;
-        let mut chart = ChartBuilder::on(area)
-            .caption(&self.title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(t0..t1, 0.0..top)
-            .map_err(plot_err)?;
-        chart
-            .configure_mesh()
-            .x_desc("flow time t")
-            .y_desc("W2(μ_t, μ_d) / W2(μ_0, μ_d)")
-            .light_line_style(TRANSPARENT)
-            .draw()
-            .map_err(plot_err)?;
+        let mut chart =
+            line_axes(area, &self.title, (t0, t1), (0.0, top), "flow time t", "W2(μ_t, μ_d) / W2(μ_0, μ_d)")?;
         let steps = 200;
         let theory: Vec<(f64, f64)> =
             (0..=steps).map(|k| t0 + (t1 - t0) * k as f64 / steps as f64).map(|t| (t, (-t).exp())).collect();
@@ -75,29 +63,16 @@ impl Figure for W2Decay {
             .draw_series(DashedLineSeries::new(theory, 8, 5, BLACK.stroke_width(2)))
             .map_err(plot_err)?
             .label("e^{-t} (003 eq. 14)")
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK.stroke_width(2)));
+            .legend(legend_line(BLACK));
         let c = palette(0);
-        let pts: Vec<(f64, f64)> = self
-            .t
-            .iter()
-            .zip(&self.ratio)
-            .filter(|(a, b)| a.is_finite() && b.is_finite())
-            .map(|(&a, &b)| (a, b))
-            .collect();
+        let pts = finite_points(&self.t, &self.ratio);
         chart
             .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
             .map_err(plot_err)?
             .label("measured")
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+            .legend(legend_line(c));
         chart.draw_series(pts.iter().map(|&(a, b)| Circle::new((a, b), 3, c.filled()))).map_err(plot_err)?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .draw()
-            .map_err(plot_err)?;
+        draw_legend(&mut chart)?;
         Ok(())
     }
 }

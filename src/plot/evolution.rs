@@ -4,13 +4,10 @@
 //! row: the signal the potential gives the generator — black arrows from each
 //! generated point `y` to the Euler target `y − ε∇φ(y)` (000 eq. (4.1)).
 
-use super::{plot_err, range, Figure, TransportPlot};
+use super::{dots, draw_arrows, plot_err, point_chart, square_bounds, Figure, TransportPlot, GENERATED, TARGET};
 use crate::error::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
-
-const TARGET: RGBColor = RGBColor(34, 160, 60);
-const GENERATED: RGBColor = RGBColor(30, 90, 200);
 
 /// One column: the samples at one moment and where the potential moves them.
 #[derive(Clone, Debug, PartialEq)]
@@ -61,12 +58,9 @@ impl EvolutionPanels {
 
     /// Square bounds holding every point of every column.
     pub fn bounds(&self) -> (f64, f64, f64, f64) {
-        let all =
-            || self.steps.iter().flat_map(|s| s.target.iter().chain(&s.source).chain(&s.generated).chain(&s.moved));
-        let (x0, x1) = range(all().map(|p| p[0]), 0.05);
-        let (y0, y1) = range(all().map(|p| p[1]), 0.05);
-        let (cx, cy, half) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0, (x1 - x0).max(y1 - y0) / 2.0);
-        (cx - half, cx + half, cy - half, cy + half)
+        square_bounds(|| {
+            self.steps.iter().flat_map(|s| s.target.iter().chain(&s.source).chain(&s.generated).chain(&s.moved))
+        })
     }
 }
 
@@ -87,25 +81,12 @@ impl Figure for EvolutionPanels {
             p.bounds = Some(b);
             p.max_arrows = self.max_arrows;
             p.draw(t)?;
-            let mut chart = ChartBuilder::on(bt)
-                .caption(format!("{}: y → y − ε∇φ(y)", s.title), ("sans-serif", 14))
-                .margin(8)
-                .x_label_area_size(30)
-                .y_label_area_size(40)
-                .build_cartesian_2d(b.0..b.1, b.2..b.3)
-                .map_err(plot_err)?;
+            let mut chart = point_chart(bt, &format!("{}: y → y − ε∇φ(y)", s.title), 14, b)?;
             chart.configure_mesh().light_line_style(TRANSPARENT).draw().map_err(plot_err)?;
-            let dot = |c: RGBColor| move |p: &[f64; 2]| Circle::new((p[0], p[1]), 2, c.mix(0.7).filled());
-            chart.draw_series(s.target.iter().map(dot(TARGET))).map_err(plot_err)?;
-            chart.draw_series(s.generated.iter().map(dot(GENERATED))).map_err(plot_err)?;
-            let head = (b.1 - b.0) * 0.015;
-            for (g, m) in s.generated.iter().zip(&s.moved).take(self.max_arrows) {
-                chart
-                    .draw_series(
-                        super::arrow(*g, *m, head).into_iter().map(|l| PathElement::new(l, BLACK.stroke_width(1))),
-                    )
-                    .map_err(plot_err)?;
-            }
+            chart.draw_series(dots(&s.target, TARGET)).map_err(plot_err)?;
+            chart.draw_series(dots(&s.generated, GENERATED)).map_err(plot_err)?;
+            let arrows = s.generated.iter().zip(&s.moved).take(self.max_arrows);
+            draw_arrows(&mut chart, arrows, (b.1 - b.0) * 0.015, BLACK.stroke_width(1))?;
         }
         Ok(())
     }

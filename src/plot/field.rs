@@ -3,7 +3,7 @@
 //! toward `y − ∇φ(y)`, the direction φ gives the generator (004 §5; the
 //! forward-Euler step `ζ = y − ε∇φ(y)` of 000 eq. (4.1) with ε = 1).
 
-use super::{plot_err, range, Figure};
+use super::{draw_arrows, plot_err, point_chart, range, Figure};
 use crate::error::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -98,13 +98,7 @@ impl Figure for PotentialField {
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> Result<()> {
         let (x0, x1, y0, y1) = self.bounds;
         let (main, bar) = area.split_horizontally(self.width.saturating_sub(70));
-        let mut chart = ChartBuilder::on(&main)
-            .caption(&self.title, ("sans-serif", 18))
-            .margin(8)
-            .x_label_area_size(30)
-            .y_label_area_size(40)
-            .build_cartesian_2d(x0..x1, y0..y1)
-            .map_err(plot_err)?;
+        let mut chart = point_chart(&main, &self.title, 18, self.bounds)?;
         chart.configure_mesh().disable_mesh().draw().map_err(plot_err)?;
         let (lo, hi) = self.value_range();
         let (dx, dy) = ((x1 - x0) / self.n as f64, (y1 - y0) / self.n as f64);
@@ -114,12 +108,7 @@ impl Figure for PotentialField {
             Rectangle::new([(x0 + i * dx, y0 + j * dy), (x0 + (i + 1.0) * dx, y0 + (j + 1.0) * dy)], c.filled())
         });
         chart.draw_series(cells).map_err(plot_err)?;
-        let head = (x1 - x0) * 0.015;
-        for (s, g) in &self.arrows {
-            chart
-                .draw_series(super::arrow(*s, *g, head).into_iter().map(|l| PathElement::new(l, BLACK.stroke_width(1))))
-                .map_err(plot_err)?;
-        }
+        draw_arrows(&mut chart, self.arrows.iter().map(|(s, g)| (s, g)), (x1 - x0) * 0.015, BLACK.stroke_width(1))?;
         chart
             .draw_series(self.arrows.iter().map(|(s, _)| Circle::new((s[0], s[1]), 2, POINT.filled())))
             .map_err(plot_err)?;

@@ -25,6 +25,7 @@ pub use images::{latent_path, latent_walk, ImageGrid};
 pub use scatter::{TransportPanels, TransportPlot};
 
 use crate::error::{Error, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -105,6 +106,13 @@ pub trait Figure {
         crate::io::write_atomic(path, &bytes)
     }
 
+    /// Writes the figure twice into `dir`: `STEM.png` and `STEM.svg`.
+    fn save_png_svg(&self, dir: impl AsRef<Path>, stem: &str) -> Result<()> {
+        let dir = dir.as_ref();
+        self.save(dir.join(format!("{stem}.png")))?;
+        self.save(dir.join(format!("{stem}.svg")))
+    }
+
     /// Shows the figure inline in an evcxr (Jupyter) notebook as SVG.
     fn evcxr_display(&self) {
         match self.to_svg() {
@@ -112,6 +120,99 @@ pub trait Figure {
             Err(e) => eprintln!("{e}"),
         }
     }
+}
+
+/// The target sample's colour in point plots.
+pub(crate) const TARGET: RGBColor = RGBColor(34, 160, 60);
+/// The generated points' colour in point plots.
+pub(crate) const GENERATED: RGBColor = RGBColor(30, 90, 200);
+
+/// A chart of 2D points on `bounds` `(x0, x1, y0, y1)`, titled `caption` at
+/// `font` points, without the mesh (the callers style it).
+pub(crate) fn point_chart<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    font: u32,
+    b: (f64, f64, f64, f64),
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>> {
+    ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", font))
+        .margin(8)
+        .x_label_area_size(30)
+        .y_label_area_size(40)
+        .build_cartesian_2d(b.0..b.1, b.2..b.3)
+        .map_err(plot_err)
+}
+
+/// A line chart titled `title` on `x` × `y`, with its axis labels and no
+/// light grid lines.
+pub(crate) fn line_axes<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    x: (f64, f64),
+    y: (f64, f64),
+    x_label: &str,
+    y_label: &str,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(x.0..x.1, y.0..y.1)
+        .map_err(plot_err)?;
+    chart.configure_mesh().x_desc(x_label).y_desc(y_label).light_line_style(TRANSPARENT).draw().map_err(plot_err)?;
+    Ok(chart)
+}
+
+/// The legend box in the upper right corner.
+pub(crate) fn draw_legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", 14))
+        .draw()
+        .map_err(plot_err)
+}
+
+/// A legend entry: a short line of `color`, 2 pixels wide.
+pub(crate) fn legend_line(color: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+}
+
+/// The pairs `(x[i], y[i])` where both are finite.
+pub(crate) fn finite_points(x: &[f64], y: &[f64]) -> Vec<(f64, f64)> {
+    x.iter().zip(y).filter(|(a, b)| a.is_finite() && b.is_finite()).map(|(&a, &b)| (a, b)).collect()
+}
+
+/// Dots of radius 2 in `color` at 70 % opacity, one per point.
+pub(crate) fn dots(points: &[[f64; 2]], color: RGBColor) -> impl Iterator<Item = Circle<(f64, f64), i32>> + '_ {
+    points.iter().map(move |p| Circle::new((p[0], p[1]), 2, color.mix(0.7).filled()))
+}
+
+/// Draws an [`arrow`] with heads of length `head` for every `(from, to)`, in `style`.
+pub(crate) fn draw_arrows<'a, 'p, DB: DrawingBackend + 'a>(
+    chart: &mut ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    arrows: impl Iterator<Item = (&'p [f64; 2], &'p [f64; 2])>,
+    head: f64,
+    style: ShapeStyle,
+) -> Result<()> {
+    for (from, to) in arrows {
+        chart.draw_series(arrow(*from, *to, head).into_iter().map(|l| PathElement::new(l, style))).map_err(plot_err)?;
+    }
+    Ok(())
+}
+
+/// The square bounds `(x0, x1, y0, y1)` around `points`, with 5 % margins.
+pub(crate) fn square_bounds<'p, I: Iterator<Item = &'p [f64; 2]>>(points: impl Fn() -> I) -> (f64, f64, f64, f64) {
+    let (x0, x1) = range(points().map(|p| p[0]), 0.05);
+    let (y0, y1) = range(points().map(|p| p[1]), 0.05);
+    let (cx, cy, half) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0, (x1 - x0).max(y1 - y0) / 2.0);
+    (cx - half, cx + half, cy - half, cy + half)
 }
 
 /// A palette that stays readable with many runs.

@@ -3,14 +3,12 @@
 //! (source) sample in magenta, grey arrows from each source point `z` to its
 //! image `G(z)`, whose heads are the generated points.
 
-use super::{plot_err, range, Figure};
+use super::{dots, draw_arrows, plot_err, point_chart, square_bounds, Figure, GENERATED, TARGET};
 use crate::error::{Error, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-const TARGET: RGBColor = RGBColor(34, 160, 60);
 const SOURCE: RGBColor = RGBColor(200, 0, 200);
-const GENERATED: RGBColor = RGBColor(30, 90, 200);
 const ARROW: RGBColor = RGBColor(150, 150, 150);
 
 /// One scatter panel.
@@ -59,49 +57,19 @@ impl TransportPlot {
 
     /// The square bounds that hold every point with a margin.
     pub fn fitted_bounds(&self) -> (f64, f64, f64, f64) {
-        let all = || self.target.iter().chain(&self.source).chain(&self.generated);
-        let (x0, x1) = range(all().map(|p| p[0]), 0.05);
-        let (y0, y1) = range(all().map(|p| p[1]), 0.05);
-        let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
-        let half = ((x1 - x0).max(y1 - y0)) / 2.0;
-        (cx - half, cx + half, cy - half, cy + half)
+        square_bounds(|| self.target.iter().chain(&self.source).chain(&self.generated))
     }
 
     fn draw_in<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>, b: (f64, f64, f64, f64)) -> Result<()> {
-        let mut chart = ChartBuilder::on(area)
-            .caption(&self.title, ("sans-serif", 18))
-            .margin(8)
-            .x_label_area_size(30)
-            .y_label_area_size(40)
-            .build_cartesian_2d(b.0..b.1, b.2..b.3)
-            .map_err(plot_err)?;
+        let mut chart = point_chart(area, &self.title, 18, b)?;
         chart.configure_mesh().light_line_style(TRANSPARENT).draw().map_err(plot_err)?;
-        let dot = |c: RGBColor| move |p: &[f64; 2]| Circle::new((p[0], p[1]), 2, c.mix(0.7).filled());
-        chart.draw_series(self.target.iter().map(dot(TARGET))).map_err(plot_err)?;
-        chart.draw_series(self.source.iter().map(dot(SOURCE))).map_err(plot_err)?;
+        chart.draw_series(dots(&self.target, TARGET)).map_err(plot_err)?;
+        chart.draw_series(dots(&self.source, SOURCE)).map_err(plot_err)?;
         if self.generated.len() == self.source.len() {
-            let scale = (b.1 - b.0) * 0.015;
             let arrows = self.source.iter().zip(&self.generated).take(self.max_arrows);
-            for (s, g) in arrows {
-                let (dx, dy) = (g[0] - s[0], g[1] - s[1]);
-                let len = (dx * dx + dy * dy).sqrt();
-                let mut lines = vec![vec![(s[0], s[1]), (g[0], g[1])]];
-                if len > 1e-12 {
-                    // Two barbs at 25° from the shaft.
-                    let (ux, uy) = (dx / len, dy / len);
-                    let (c, sn) = (25f64.to_radians().cos(), 25f64.to_radians().sin());
-                    for sign in [1.0, -1.0] {
-                        let bx = -(ux * c - sign * uy * sn) * scale;
-                        let by = -(uy * c + sign * ux * sn) * scale;
-                        lines.push(vec![(g[0], g[1]), (g[0] + bx, g[1] + by)]);
-                    }
-                }
-                chart
-                    .draw_series(lines.into_iter().map(|l| PathElement::new(l, ARROW.mix(0.6).stroke_width(1))))
-                    .map_err(plot_err)?;
-            }
+            draw_arrows(&mut chart, arrows, (b.1 - b.0) * 0.015, ARROW.mix(0.6).stroke_width(1))?;
         }
-        chart.draw_series(self.generated.iter().map(dot(GENERATED))).map_err(plot_err)?;
+        chart.draw_series(dots(&self.generated, GENERATED)).map_err(plot_err)?;
         Ok(())
     }
 }

@@ -378,10 +378,8 @@ impl Comparison {
     pub fn write(&self, out: &Path) -> Result<()> {
         crate::io::create_dir_all(out)?;
         let (by_epoch, by_seconds) = self.charts()?;
-        for ext in ["png", "svg"] {
-            by_epoch.save(out.join(format!("compare_epoch.{ext}")))?;
-            by_seconds.save(out.join(format!("compare_seconds.{ext}")))?;
-        }
+        by_epoch.save_png_svg(out, "compare_epoch")?;
+        by_seconds.save_png_svg(out, "compare_seconds")?;
         crate::io::write_atomic(out.join("compare.md"), self.markdown().as_bytes())?;
         crate::io::write_atomic(out.join("compare.csv"), self.csv()?.as_bytes())?;
         let json = serde_json::to_string_pretty(self).map_err(|e| Error::input(e.to_string()))?;

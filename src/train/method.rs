@@ -194,11 +194,7 @@ impl GeneratorStep {
                 for _ in 0..*iters {
                     let z = source.sample(n, device)?;
                     let before = prev.forward(&z);
-                    opt.zero_grad();
-                    let loss = proximal::rwp_loss(&potential, &gen(&z), &before, *h)?;
-                    loss.f_backward()?;
-                    opt.step()?;
-                    last = loss.detach();
+                    last = opt.minimise(|| proximal::rwp_loss(&potential, &gen(&z), &before, *h))?;
                 }
                 last
             }
@@ -232,11 +228,7 @@ impl GeneratorStep {
                 let mut last = Tensor::f_zeros([], (Kind::Float, device))?;
                 for _ in 0..*iters {
                     let z = source.sample(n, device)?;
-                    opt.zero_grad();
-                    let loss = proximal::sbe_generator_loss(&potential, &phi_p, &gen(&z), *h)?;
-                    loss.f_backward()?;
-                    opt.step()?;
-                    last = loss.detach();
+                    last = opt.minimise(|| proximal::sbe_generator_loss(&potential, &phi_p, &gen(&z), *h))?;
                 }
                 last
             }
@@ -248,11 +240,7 @@ impl GeneratorStep {
                     let p = w2.penalty;
                     barycentric::plan_weights(&w2.phi(&z), &w2.psi(&x), &z, &x, p.regularisation, p.lambda_ineq)
                 })?;
-                opt.zero_grad();
-                let loss = barycentric::barycentric_loss(&x, &gen(&z), &w)?;
-                loss.f_backward()?;
-                opt.step()?;
-                loss.detach()
+                opt.minimise(|| barycentric::barycentric_loss(&x, &gen(&z), &w))?
             }
         };
         watch.push("generator", "generator loss", &loss)?;
