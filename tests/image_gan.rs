@@ -131,8 +131,7 @@ fn cifar_standin_is_read_by_the_cifar_loader() {
 }
 
 fn small_experiment(root: &std::path::Path, epochs: usize) -> ImageGanExperiment {
-    let mut exp = ImageGanExperiment::new().offline_data(root).width(8).epochs(epochs);
-    exp.limit = Some(2_000);
+    let exp = ImageGanExperiment::new().offline_data(root).width(8).epochs(epochs).limit(2_000);
     exp.configure(|b| b.train.eval_size = 128)
 }
 

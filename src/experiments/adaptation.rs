@@ -15,7 +15,7 @@
 //! `z + 2·tanh(H(z))`; accuracy every 100 iterations (one iteration = one
 //! epoch of the trainer), kept as the `accuracy` column of each run's history.
 
-use super::{check_ks, check_methods, method_grid, to_strings, Experiment, FinishedRun, Report, RunSpec};
+use super::{check_ks, check_methods, grid_runs, to_strings, DataSource, Experiment, FinishedRun, Report, RunSpec};
 use crate::config::{preset, RunConfig};
 use crate::data::{DataSpec, Dataset, Distribution, Split};
 use crate::error::{Error, Result};
@@ -23,11 +23,10 @@ use crate::metrics::knn::{transported_accuracy, OneNn};
 use crate::nets::{Activation, Init, MlpConfig};
 use crate::optim::AdamConfig;
 use crate::plot::{Figure, LineChart, Series};
-use crate::runs::RunLabels;
 use crate::train::{evaluator, Evaluator};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::rc::Rc;
 use tch::{Device, Tensor};
 
@@ -46,12 +45,8 @@ pub struct AdaptationExperiment {
     pub ks: Vec<usize>,
     /// Everything but data, critic and step (taken from the presets).
     pub base: RunConfig,
-    /// Data root (`None`: `$WGFLOW_DATA`, else `data/`).
-    pub data_dir: Option<PathBuf>,
-    /// Download missing files.
-    pub download: bool,
-    /// Use only the first `limit` images of each split (quick runs).
-    pub limit: Option<usize>,
+    /// Where the images come from.
+    pub data: DataSource,
 }
 
 /// One accuracy evaluation.
@@ -203,9 +198,7 @@ impl AdaptationExperiment {
             methods: vec!["w1fe-lp".into(), "w2gan".into()],
             ks: vec![1],
             base,
-            data_dir: None,
-            download: true,
-            limit: None,
+            data: DataSource::default(),
         }
     }
 
@@ -228,22 +221,12 @@ impl AdaptationExperiment {
         })
     }
 
-    /// Read the data from `dir` and never download.
-    pub fn offline_data(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.data_dir = Some(dir.into());
-        self.download = false;
-        self
-    }
-
     fn spec(&self, ds: Dataset, split: Split) -> DataSpec {
         DataSpec {
             split: split.name().into(),
             resize: (ds.image_shape()[1] != SIDE).then_some(SIDE),
             flatten: true,
-            limit: self.limit,
-            dir: self.data_dir.clone(),
-            download: self.download,
-            ..DataSpec::new(ds)
+            ..self.data.spec(ds)
         }
     }
 
@@ -288,27 +271,14 @@ impl Experiment for AdaptationExperiment {
                 ));
             }
         }
-        if self.limit == Some(0) {
-            return Err(Error::config("limit", "must be ≥ 1, got 0"));
-        }
+        self.data.validate(1)?;
         check_methods(&self.methods, "methods")?;
         check_ks(&self.ks, "ks", false)?;
-        for r in self.runs()? {
-            r.config.validate()?;
-        }
         Ok(())
     }
 
     fn runs(&self) -> Result<Vec<RunSpec>> {
-        method_grid(&self.methods, &self.ks)
-            .into_iter()
-            .map(|(name, m, k)| {
-                let k = k.unwrap_or(1);
-                let config = self.config_for(&m, k)?;
-                let labels = RunLabels { method: m, k, seed: config.train.seed };
-                Ok(RunSpec { name, config, labels })
-            })
-            .collect()
+        grid_runs(&self.methods, &self.ks, |m, k| self.config_for(m, k.unwrap_or(1)))
     }
 
     fn context(&self, device: Device) -> Result<AdaptationContext> {
@@ -353,5 +323,9 @@ impl Experiment for AdaptationExperiment {
 
     fn base_mut(&mut self) -> Option<&mut RunConfig> {
         Some(&mut self.base)
+    }
+
+    fn data_mut(&mut self) -> Option<&mut DataSource> {
+        Some(&mut self.data)
     }
 }

@@ -74,8 +74,7 @@ impl DriverOptions {
 /// Runs `exp` from the start into `out`: writes `experiment.json`, starts
 /// every run directory afresh, trains them, and writes the summary.
 pub fn run<E: Experiment>(exp: &E, out: &Path, opts: &DriverOptions) -> Result<E::Summary> {
-    exp.validate()?;
-    let specs = exp.runs()?;
+    let specs = exp.check()?;
     crate::io::create_dir_all(out)?;
     write_file(out, exp, None)?;
     for s in &specs {
@@ -88,7 +87,7 @@ pub fn run<E: Experiment>(exp: &E, out: &Path, opts: &DriverOptions) -> Result<E
 /// last checkpoint (finished runs are read back), then the summary.
 pub fn resume<E: Experiment>(out: &Path, opts: &DriverOptions) -> Result<E::Summary> {
     let file: ExperimentFile<E> = read_file(out)?;
-    file.experiment.validate()?;
+    file.experiment.check()?;
     drive(&file.experiment, file.extended_to, out, opts)
 }
 
@@ -115,9 +114,8 @@ pub fn extend<E: Experiment>(out: &Path, epochs: usize, opts: &DriverOptions) ->
         .ok_or_else(|| Error::config("epochs", format!("a {} experiment trains nothing to extend", E::KIND)))?
         .train
         .epochs = epochs;
-    longer.validate()?;
     let old = specs_of(&exp, file.extended_to)?;
-    let new = longer.runs()?;
+    let new = longer.check()?;
     let from = old.first().map_or(epochs, |s| s.config.train.epochs);
     let mut notes = exp.extension_notes(from, epochs);
     for (o, n) in old.iter().zip(&new) {

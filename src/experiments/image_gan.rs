@@ -21,7 +21,7 @@
 //! training images (pytorch-fid's network and formula, [`crate::metrics::fid`]).
 //! One epoch of the trainer is one outer iteration of the papers.
 
-use super::{check_ks, check_methods, method_grid, to_strings, Experiment, FinishedRun, Report, RunSpec};
+use super::{check_ks, check_methods, grid_runs, to_strings, DataSource, Experiment, FinishedRun, Report, RunSpec};
 use crate::config::{preset, RunConfig};
 use crate::data::{DataSpec, Dataset, Distribution, NormalSpec};
 use crate::error::{Error, Result};
@@ -30,7 +30,6 @@ use crate::metrics::inception::FidInception;
 use crate::nets::{DcganConfig, NetConfig};
 use crate::optim::AdamConfig;
 use crate::plot::{Figure, ImageGrid, LineChart, Series};
-use crate::runs::RunLabels;
 use crate::train::{Evaluator, Trainer};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -93,11 +92,8 @@ pub struct ImageGanExperiment {
     pub base: RunConfig,
     /// Evaluations per run (`train.eval_every` = epochs / this).
     pub evaluations: usize,
-    /// Data root (`None`: `$WGFLOW_DATA`, else `data/`).
-    pub data_dir: Option<PathBuf>,
-    pub download: bool,
-    /// Use only the first `limit` training images.
-    pub limit: Option<usize>,
+    /// Where the images come from.
+    pub data: DataSource,
     /// FID at every evaluation; `None`: pixel W2 only.
     pub fid: Option<FidSpec>,
 }
@@ -233,9 +229,7 @@ impl ImageGanExperiment {
             ks: vec![],
             base,
             evaluations: 10,
-            data_dir: None,
-            download: true,
-            limit: None,
+            data: DataSource::default(),
             fid: None,
         }
     }
@@ -258,23 +252,14 @@ impl ImageGanExperiment {
     /// Small networks and data for the CIFAR-10 stand-in on a CPU: the DCGAN
     /// pair at `width`, the first `limit` training images.
     pub fn standin_schedule(self, width: i64, limit: usize) -> Self {
-        let mut s = self.width(width);
-        s.limit = Some(limit);
-        s
-    }
-
-    /// Read the data from `dir` and never download.
-    pub fn offline_data(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.data_dir = Some(dir.into());
-        self.download = false;
-        self
+        self.width(width).limit(limit)
     }
 
     /// The run config of method `m` (with persistency `k`): the preset, then
     /// the optimizers, latent size and critic steps of its critic's kind.
     pub fn config_for(&self, m: &str, k: Option<usize>) -> Result<RunConfig> {
         let mut base = self.base.clone();
-        base.target = Distribution::Data(self.data());
+        base.target = Distribution::Data(self.images());
         base.train.eval_every = (base.train.epochs / self.evaluations.max(1)).max(1);
         if let Some(k) = k {
             base.step = base.step.with_k(k);
@@ -304,18 +289,13 @@ impl ImageGanExperiment {
     }
 
     /// The training images, the first `limit`: the runs' target.
-    fn data(&self) -> DataSpec {
-        DataSpec {
-            limit: self.limit,
-            dir: self.data_dir.clone(),
-            download: self.download,
-            ..DataSpec::new(self.dataset)
-        }
+    fn images(&self) -> DataSpec {
+        self.data.spec(self.dataset)
     }
 
     /// The FID reference statistics of the data's training images.
     fn reference_stats(&self, net: &FidInception, f: &FidSpec, device: Device) -> Result<Stats> {
-        let mut set = self.data().load_images(device)?;
+        let mut set = self.images().load_images(device)?;
         if let Some(n) = f.reference {
             set = set.take(n as usize);
         }
@@ -367,9 +347,7 @@ impl Experiment for ImageGanExperiment {
     fn validate(&self) -> Result<()> {
         check_methods(&self.methods, "methods")?;
         check_ks(&self.ks, "ks", true)?;
-        if self.limit == Some(0) {
-            return Err(Error::config("limit", "must be ≥ 1, got 0"));
-        }
+        self.data.validate(1)?;
         if self.evaluations == 0 {
             return Err(Error::config("evaluations", "must be ≥ 1, got 0"));
         }
@@ -384,21 +362,11 @@ impl Experiment for ImageGanExperiment {
                 ));
             }
         }
-        for r in self.runs()? {
-            r.config.validate()?;
-        }
         Ok(())
     }
 
     fn runs(&self) -> Result<Vec<RunSpec>> {
-        method_grid(&self.methods, &self.ks)
-            .into_iter()
-            .map(|(name, m, k)| {
-                let config = self.config_for(&m, k)?;
-                let labels = RunLabels { method: m, k: config.step.k(), seed: config.train.seed };
-                Ok(RunSpec { name, config, labels })
-            })
-            .collect()
+        grid_runs(&self.methods, &self.ks, |m, k| self.config_for(m, k))
     }
 
     fn context(&self, device: Device) -> Result<Option<FidContext>> {
@@ -441,5 +409,9 @@ impl Experiment for ImageGanExperiment {
 
     fn base_mut(&mut self) -> Option<&mut RunConfig> {
         Some(&mut self.base)
+    }
+
+    fn data_mut(&mut self) -> Option<&mut DataSource> {
+        Some(&mut self.data)
     }
 }

@@ -55,9 +55,43 @@ use crate::error::Result;
 use crate::runs::RunLabels;
 use crate::train::{Evaluator, History, Hook};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tch::Device;
+
+/// Where an image experiment's data comes from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataSource {
+    /// The data root (`None`: `$WGFLOW_DATA`, else `data/`).
+    pub dir: Option<PathBuf>,
+    /// Download missing files (checksums are always verified).
+    pub download: bool,
+    /// Use only the first `limit` images of each split.
+    pub limit: Option<usize>,
+}
+
+impl Default for DataSource {
+    /// The cache root, downloading what is missing, every image.
+    fn default() -> Self {
+        DataSource { dir: None, download: true, limit: None }
+    }
+}
+
+impl DataSource {
+    /// Data set `ds` (its training split) read from here.
+    pub fn spec(&self, ds: crate::data::Dataset) -> crate::data::DataSpec {
+        let spec = crate::data::DataSpec::new(ds);
+        crate::data::DataSpec { dir: self.dir.clone(), download: self.download, limit: self.limit, ..spec }
+    }
+
+    /// Checks that `limit` leaves at least `min` images.
+    pub fn validate(&self, min: usize) -> Result<()> {
+        match self.limit {
+            Some(n) if n < min => Err(crate::Error::config("limit", format!("must be ≥ {min}, got {n}"))),
+            _ => Ok(()),
+        }
+    }
+}
 
 /// Every experiment kind: the CLI subcommand and the `kind` of `experiment.json`.
 pub const KINDS: &[&str] = &[
@@ -109,8 +143,18 @@ pub trait Experiment: Serialize + DeserializeOwned + Clone {
     type Context;
     type Summary: Report;
 
-    /// Checks the settings; errors name the experiment's fields.
+    /// Checks the experiment's own settings; errors name its fields.
     fn validate(&self) -> Result<()>;
+
+    /// [`Experiment::validate`], then every run's config: the runs, all valid.
+    fn check(&self) -> Result<Vec<RunSpec>> {
+        self.validate()?;
+        let runs = self.runs()?;
+        for r in &runs {
+            r.config.validate()?;
+        }
+        Ok(runs)
+    }
 
     /// The runs, in order.
     fn runs(&self) -> Result<Vec<RunSpec>>;
@@ -134,6 +178,28 @@ pub trait Experiment: Serialize + DeserializeOwned + Clone {
 
     /// The config every run derives from, if the experiment trains.
     fn base_mut(&mut self) -> Option<&mut RunConfig>;
+
+    /// Where its image data comes from, if it reads data sets.
+    fn data_mut(&mut self) -> Option<&mut DataSource> {
+        None
+    }
+
+    /// Read the data from `dir` and never download.
+    fn offline_data(mut self, dir: impl Into<PathBuf>) -> Self {
+        if let Some(d) = self.data_mut() {
+            d.dir = Some(dir.into());
+            d.download = false;
+        }
+        self
+    }
+
+    /// Use only the first `n` images of each split.
+    fn limit(mut self, n: usize) -> Self {
+        if let Some(d) = self.data_mut() {
+            d.limit = Some(n);
+        }
+        self
+    }
 
     /// What an extension from `from` to `to` epochs cannot make equal to a
     /// run of `to` epochs from the start, beyond the runs' configs (which
@@ -210,19 +276,29 @@ pub(crate) fn to_strings(names: &[&str]) -> Vec<String> {
     names.iter().map(|s| s.to_string()).collect()
 }
 
-/// `(name, method, K)` of a methods × K grid: runs named `METHOD-kK` when
-/// there is more than one K, `METHOD` otherwise; no K (an empty list) keeps
-/// each preset's own.
-pub(crate) fn method_grid(methods: &[String], ks: &[usize]) -> Vec<(String, String, Option<usize>)> {
-    let mut v = vec![];
+/// The runs of a methods × K grid, each config `config(method, K)`: named
+/// `METHOD-kK` when there is more than one K, `METHOD` otherwise; no K (an
+/// empty list) keeps each preset's own.
+pub(crate) fn grid_runs(
+    methods: &[String],
+    ks: &[usize],
+    config: impl Fn(&str, Option<usize>) -> Result<RunConfig>,
+) -> Result<Vec<RunSpec>> {
+    let mut grid = vec![];
     for m in methods {
         if ks.is_empty() {
-            v.push((m.clone(), m.clone(), None));
+            grid.push((m.clone(), m.clone(), None));
         }
         for &k in ks {
             let name = if ks.len() > 1 { format!("{m}-k{k}") } else { m.clone() };
-            v.push((name, m.clone(), Some(k)));
+            grid.push((name, m.clone(), Some(k)));
         }
     }
-    v
+    grid.into_iter()
+        .map(|(name, method, k)| {
+            let config = config(&method, k)?;
+            let labels = RunLabels { k: k.unwrap_or(config.step.k()), method, seed: config.train.seed };
+            Ok(RunSpec { name, config, labels })
+        })
+        .collect()
 }

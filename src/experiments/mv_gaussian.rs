@@ -6,7 +6,7 @@
 //! same fixed Gaussian draws, so the sample grid compares their maps on the
 //! same inputs: the draws, Barycentric-OT's images, W2GAN's images.
 
-use super::{check_methods, Experiment, FinishedRun, Report, RunSpec};
+use super::{check_methods, DataSource, Experiment, FinishedRun, Report, RunSpec};
 use crate::config::{preset, RunConfig};
 use crate::critic::{CriticConfig, PsiParam};
 use crate::data::{DataSpec, Dataset};
@@ -18,7 +18,7 @@ use crate::plot::{Figure, ImageGrid};
 use crate::runs::RunLabels;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use tch::{Device, Tensor};
 
 /// The experiment's settings.
@@ -32,11 +32,8 @@ pub struct MvGaussianExperiment {
     pub width: i64,
     /// Schedule; data, networks, critic and step come from the experiment.
     pub base: RunConfig,
-    /// Data root (`None`: `$WGFLOW_DATA`, else `data/`).
-    pub data_dir: Option<PathBuf>,
-    pub download: bool,
-    /// The first `limit` training images (both for the fit and the target).
-    pub limit: Option<usize>,
+    /// Where the images come from.
+    pub data: DataSource,
 }
 
 impl MvGaussianExperiment {
@@ -56,23 +53,12 @@ impl MvGaussianExperiment {
             methods: vec!["w2gan".into(), "baryot-l2".into()],
             width: 1024,
             base,
-            data_dir: None,
-            download: true,
-            limit: Some(10_000),
+            data: DataSource { limit: Some(10_000), ..DataSource::default() },
         }
     }
 
-    /// Read the data from `dir` and never download.
-    pub fn offline_data(mut self, dir: impl Into<PathBuf>) -> Self {
-        self.data_dir = Some(dir.into());
-        self.download = false;
-        self
-    }
-
     fn spec(&self) -> DataSpec {
-        let mut spec = DataSpec { dir: self.data_dir.clone(), download: self.download, ..DataSpec::new(self.dataset) };
-        spec.limit = self.limit;
-        spec.flat()
+        self.data.spec(self.dataset).flat()
     }
 
     /// The run config of method `m`.
@@ -164,12 +150,8 @@ impl Experiment for MvGaussianExperiment {
         if ![Dataset::Mnist, Dataset::FashionMnist].contains(&self.dataset) {
             return Err(Error::config("dataset", "the MV-Gaussian experiment takes mnist or fashion-mnist"));
         }
-        if self.limit.is_some_and(|n| n < 2) {
-            return Err(Error::config("limit", "the Gaussian fit needs at least 2 images"));
-        }
-        for r in self.runs()? {
-            r.config.validate()?;
-        }
+        // The Gaussian fit needs at least 2 images.
+        self.data.validate(2)?;
         Ok(())
     }
 
@@ -222,5 +204,9 @@ impl Experiment for MvGaussianExperiment {
 
     fn base_mut(&mut self) -> Option<&mut RunConfig> {
         Some(&mut self.base)
+    }
+
+    fn data_mut(&mut self) -> Option<&mut DataSource> {
+        Some(&mut self.data)
     }
 }

@@ -302,9 +302,6 @@ impl Experiment for OtBenchmarkExperiment {
         if self.test_size < 512 {
             return Err(Error::config("test_size", format!("must be ≥ 512, got {}", self.test_size)));
         }
-        for r in self.runs()? {
-            r.config.validate()?;
-        }
         Ok(())
     }
 

@@ -137,9 +137,6 @@ impl Experiment for RingExperiment {
         if self.window == 0 {
             return Err(Error::config("window", "must be ≥ 1"));
         }
-        for (_, cfg) in self.configs()? {
-            cfg.validate()?;
-        }
         Ok(())
     }
 

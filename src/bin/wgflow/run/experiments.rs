@@ -8,7 +8,7 @@ use wgflow::config::RunConfig;
 use wgflow::data::{Dataset, PairFamily};
 use wgflow::experiments::image_gan::{FidSpec, FidWeights};
 use wgflow::experiments::{
-    AdaptationExperiment, Experiment, ImageGanExperiment, MvGaussianExperiment, OtBenchmarkExperiment,
+    AdaptationExperiment, DataSource, Experiment, ImageGanExperiment, MvGaussianExperiment, OtBenchmarkExperiment,
     OtMapsExperiment, RingExperiment, TwoDeltaExperiment, W2DecayExperiment,
 };
 use wgflow::Error;
@@ -31,6 +31,13 @@ pub enum ExperimentCmd {
     OtBenchmark(OtBenchmarkArgs),
     /// The two-delta example of the Wasserstein proximal: Prop. 5 and Fig. 1 (002 §2.3); no training.
     TwoDelta(TwoDeltaArgs),
+}
+
+impl DataArgs {
+    /// The experiment's data source, `limit` unless the flag gives one.
+    fn source(self, limit: Option<usize>) -> DataSource {
+        DataSource { dir: self.data_dir, download: !self.offline, limit: self.limit.or(limit) }
+    }
 }
 
 /// Where an experiment's image data comes from.
@@ -89,7 +96,7 @@ impl CommonArgs {
     /// Validates `exp` (errors naming flags), then drives it.
     fn drive<E: Experiment>(&self, exp: E, extra: &'static [(&'static str, &'static str)]) -> wgflow::Result<()> {
         let (exp, out) = self.apply(exp)?;
-        exp.validate().map_err(flags(extra))?;
+        exp.check().map_err(flags(extra))?;
         let opts = self.training.options()?;
         drive(&exp, &out, &opts).map_err(flags(extra))
     }
@@ -292,7 +299,7 @@ pub fn run(cmd: ExperimentCmd) -> wgflow::Result<()> {
             let parse = |n: &str| Dataset::from_name(n).map_err(flags(&[("dataset", "--domains")]));
             let mut exp = AdaptationExperiment::new(parse(source)?, parse(target)?).ks(a.k);
             exp.methods = a.methods;
-            (exp.data_dir, exp.download, exp.limit) = (a.data.data_dir, !a.data.offline, a.data.limit);
+            exp.data = a.data.source(None);
             let exp = exp.configure(|b| b.train.eval_every = a.eval_every);
             a.common.drive(exp, &[("source", "--domains"), ("target", "--domains"), ("limit", "--limit")])
         }
@@ -307,7 +314,7 @@ pub fn run(cmd: ExperimentCmd) -> wgflow::Result<()> {
             exp.dataset = dataset;
             exp.methods = a.methods;
             exp.evaluations = a.evaluations;
-            (exp.data_dir, exp.download, exp.limit) = (a.data.data_dir, !a.data.offline, a.data.limit);
+            exp.data = a.data.source(None);
             exp.fid = a.fid.map(|f| FidSpec {
                 weights: if f == "official" { FidWeights::Official } else { FidWeights::File(f.into()) },
                 samples: a.fid_samples,
@@ -329,8 +336,7 @@ pub fn run(cmd: ExperimentCmd) -> wgflow::Result<()> {
             let mut exp = MvGaussianExperiment::new(dataset);
             exp.methods = a.methods;
             exp.width = a.width;
-            (exp.data_dir, exp.download) = (a.data.data_dir, !a.data.offline);
-            exp.limit = a.data.limit.or(exp.limit);
+            exp.data = a.data.source(exp.data.limit);
             a.common.drive(exp, &[("dataset", "--dataset"), ("limit", "--limit")])
         }
         ExperimentCmd::OtBenchmark(a) => {
@@ -344,7 +350,7 @@ pub fn run(cmd: ExperimentCmd) -> wgflow::Result<()> {
         }
         ExperimentCmd::TwoDelta(a) => {
             let exp = TwoDeltaExperiment { alpha: a.alpha, h: a.h, steps: a.steps, ..TwoDeltaExperiment::default() };
-            exp.validate().map_err(flags(&[("alpha", "--alpha"), ("h", "--h")]))?;
+            exp.check().map_err(flags(&[("alpha", "--alpha"), ("h", "--h")]))?;
             let opts = wgflow::experiments::DriverOptions::on(tch::Device::Cpu).quiet();
             drive(&exp, &a.out, &opts)
         }
