@@ -167,8 +167,20 @@ $(EVCXR_JUPYTER):
 	  --version $(EVCXR_VERSION) --root $(EVCXR_ROOT) $(EVCXR_BUILD_FLAGS)
 	rm -rf $(WGFLOW_CACHE_DIR)/evcxr-build
 
-kernel: setup $(EVCXR_JUPYTER)
+# evcxr_jupyter's build leaves a core idle for much of its time (long chains of
+# single large crates): tch's C++ shim, tch and wgflow are compiled for the
+# kernel beside it (scripts/kernel.py prebuild, log in the cache).
+kernel: setup
 	$(VPY) -m pip install -q $(JUPYTER_PY_DEPS)
+	@mkdir -p "$(KERNEL_LINKS)" && ln -sfn "$$(realpath "$${LIBTORCH:-$(VENV)/libtorch}")" "$(KERNEL_LINKS)/libtorch" \
+	  && ln -sfn "$(CURDIR)" "$(KERNEL_LINKS)/wgflow"
+	@if [ "$(KERNEL_WARM)" != 0 ]; then \
+	  echo "compiling tch and wgflow for the kernel in the background (log $(WGFLOW_CACHE_DIR)/prebuild.log)"; \
+	  $(VPY) scripts/kernel.py prebuild "$(EVCXR_TMPDIR)" "$(KERNEL_LINKS)" > "$(WGFLOW_CACHE_DIR)/prebuild.log" 2>&1 & pre=$$!; \
+	  $(MAKE) --no-print-directory "$(EVCXR_JUPYTER)" || { kill $$pre; exit 1; }; \
+	  wait $$pre || echo "warning: prebuild failed (tail of $(WGFLOW_CACHE_DIR)/prebuild.log below); the kernel's start compiles instead"; \
+	  tail -n 2 "$(WGFLOW_CACHE_DIR)/prebuild.log"; \
+	else $(MAKE) --no-print-directory "$(EVCXR_JUPYTER)"; fi
 	bash kernels/install.sh "$(EVCXR_JUPYTER)" "$$(realpath "$${LIBTORCH:-$(VENV)/libtorch}")" "$(CURDIR)" \
 	  "$(EVCXR_TMPDIR)" "$(abspath $(VENV))/bin/jupyter" "$(KERNEL_LINKS)"
 	@if [ "$(KERNEL_WARM)" != 0 ]; then $(VPY) scripts/kernel.py warm; fi

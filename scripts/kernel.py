@@ -1,8 +1,17 @@
 #!/usr/bin/env python3
 """Start the `wgflow` kernel headless: warm its build cache, or time it.
 
+    kernel.py prebuild EVCXR_TMPDIR LINKS
     kernel.py warm [--timeout S]
     kernel.py time [--touch FILE] [--repeat N] [--json PATH]
+
+`prebuild` (run by `make kernel` beside the evcxr_jupyter build, before the
+kernel exists) compiles tch, its C++ shim and wgflow into evcxr's build
+directory exactly as evcxr 0.22 will: its crate manifest (`ctx`, profile dev
+at opt-level 2, `wgflow = { path = "LINKS/wgflow" }`), RUSTFLAGS
+`-Cprefer-dynamic`, `--target <host>`, target directory `target`, LIBTORCH
+`LINKS/libtorch`. Anything that differs from what evcxr does only costs a
+rebuild at the `warm` step, which is what checks it.
 
 `warm` (run by `make kernel`) starts the kernel once, so that its start-up
 files compile tch, wgflow and their dependencies into evcxr's persistent build
@@ -38,6 +47,58 @@ KERNEL = os.environ.get("WGFLOW_KERNEL", "wgflow")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WARM_CELL = "let _warm = wgflow::quick();\nprintln!(\"wgflow kernel warm, quick mode {}\", _warm);"
 SMALL_CELL = "let _x = Toy::ring().sample(64, Device::Cpu)?;\nprintln!(\"{:?}\", _x.size());"
+
+
+# evcxr 0.22's manifest for its cell crate (evcxr/src/module.rs), at its default opt-level.
+EVCXR_MANIFEST = """
+[package]
+name = "ctx"
+version = "1.0.0"
+edition = "2024"
+
+[lib]
+crate-type = ["cdylib"]
+path = "src/lib.rs"
+
+[profile.dev]
+opt-level = 2
+debug = false
+strip = "debuginfo"
+rpath = true
+lto = false
+debug-assertions = true
+codegen-units = 16
+panic = 'unwind'
+incremental = true
+overflow-checks = true
+
+[dependencies]
+wgflow = {{ path = "{dep}" }}
+"""
+
+
+def prebuild(args):
+    import subprocess
+
+    if len(args) != 2:
+        sys.exit(__doc__)
+    tmpdir, links = (os.path.abspath(a) for a in args)
+    os.makedirs(os.path.join(tmpdir, "src"), exist_ok=True)
+    with open(os.path.join(tmpdir, "Cargo.toml"), "w", encoding="utf-8") as f:
+        f.write(EVCXR_MANIFEST.format(dep=os.path.join(links, "wgflow")))
+    lib = os.path.join(tmpdir, "src", "lib.rs")
+    if not os.path.exists(lib):
+        open(lib, "w").close()
+    vv = subprocess.run(["rustc", "-vV"], capture_output=True, text=True, check=True).stdout
+    host = next(l.split(": ", 1)[1] for l in vv.splitlines() if l.startswith("host: "))
+    env = dict(os.environ, CARGO_TARGET_DIR="target", CARGO_BUILD_BUILD_DIR="target",
+               RUSTFLAGS="-Cprefer-dynamic", LIBTORCH=os.path.join(links, "libtorch"))
+    env.pop("CARGO_ENCODED_RUSTFLAGS", None)
+    t = time.monotonic()
+    print(f"prebuild: tch and wgflow for the kernel in {tmpdir} (load {load()})", flush=True)
+    rc = subprocess.run(["cargo", "build", "--target", host], cwd=tmpdir, env=env).returncode
+    print(f"prebuild: done in {time.monotonic() - t:.0f} s, exit {rc} (load {load()})", flush=True)
+    return rc
 
 
 def load():
@@ -184,9 +245,9 @@ def measure(k, res, first_cell, repeat, touch):
 
 
 def main(argv):
-    if len(argv) < 2 or argv[1] not in ("warm", "time"):
+    if len(argv) < 2 or argv[1] not in ("prebuild", "warm", "time"):
         sys.exit(__doc__)
-    return warm(argv[2:]) if argv[1] == "warm" else timing(argv[2:])
+    return {"prebuild": prebuild, "warm": warm, "time": timing}[argv[1]](argv[2:])
 
 
 if __name__ == "__main__":
