@@ -223,6 +223,13 @@ def screenshots(driver, out_dir, name):
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                            {"width": 1400, "height": min(int(h), 16000), "deviceScaleFactor": 1, "mobile": False})
     time.sleep(2)
+    # Run All leaves the last cell active and the notebook scrolled to it: back to the top.
+    driver.execute_script(
+        "const w = window.jupyterapp.shell.currentWidget; if (w && w.content) w.content.activeCellIndex = 0;"
+        "document.querySelectorAll('.jp-NotebookPanel-notebook, .jp-WindowedPanel-outer')"
+        ".forEach(e => { e.scrollTop = 0; });"
+    )
+    time.sleep(1.5)
     full = os.path.join(out_dir, f"{name}.png")
     driver.save_screenshot(full)
     figures = driver.find_elements(
