@@ -13,7 +13,10 @@
 #   make bench   all benchmarks (data, metrics, training loops against PyTorch
 #                eager) and a profile of the training loops; writes BENCHMARKS.md
 #   make kernel  evcxr_jupyter $(EVCXR_VERSION) (cached in ~/.cache/wgflow/evcxr/) and
-#                Jupyter into .venv; registers the user's kernelspec `wgflow`
+#                Jupyter into .venv; registers the user's kernelspec `wgflow` and
+#                starts it once headless so that tch and wgflow are compiled for it
+#   make kernel-timing  kernel start, first/warm cell, cell after an edit (seconds)
+#   make browser-check  the quick start run in JupyterLab in headless Chromium
 #   make jupyter Jupyter Lab on notebooks/
 #   make notebooks  execute notebooks/*.ipynb headless (WGFLOW_QUICK=1 unless
 #                given WGFLOW_QUICK=0), executed copies in runs/notebooks/
@@ -35,7 +38,7 @@ VPY := $(VENV)/bin/python
 CARGO ?= cargo
 DEMO_ARGS ?= --k 1,3,5,10 --critic lp --out runs/ring
 
-.PHONY: setup toolchain demo test slurm-test test-deps fid-weights bench-metrics fmt clippy clean bench-data bench fashion-mnist kernel jupyter notebooks
+.PHONY: setup toolchain demo test slurm-test test-deps fid-weights bench-metrics fmt clippy clean bench-data bench fashion-mnist kernel kernel-timing jupyter notebooks browser-check
 
 # Reference implementations the parity tests compare against (POT, scikit-learn,
 # pytorch-fid), pinned, installed into the venv. pytorch-fid and torchvision
@@ -139,30 +142,64 @@ bench: setup test-deps fashion-mnist
 	set -o pipefail; $(VPY) benches/reference/profile_train.py $(BENCH_THREADS) w1fe-2d da | tee $(BENCH_LOGS)/profile.log
 	$(VPY) benches/report.py BENCHMARKS.md "$$(cat $(BENCH_LOGS)/load-before)" $(BENCH_LOGS)/*.log
 
-# The notebook kernel: evcxr_jupyter built once per version into the cache
-# (about 10 minutes on 2 cores), Jupyter pinned into .venv, the kernelspec
-# `wgflow` filled in with this clone's absolute paths (kernels/install.sh).
+# The notebook kernel (README, "Notebooks"): evcxr_jupyter built once per
+# version into the cache, Jupyter pinned into .venv, the kernelspec `wgflow`
+# filled in (kernels/install.sh), then one headless start of the kernel
+# (scripts/kernel.py warm) that compiles tch's C++ shim, tch and wgflow into
+# evcxr's build directory: the first notebook then opens in seconds, not minutes.
 EVCXR_VERSION := 0.22.0
 WGFLOW_CACHE_DIR := $(or $(WGFLOW_CACHE),$(HOME)/.cache/wgflow)
 EVCXR_ROOT := $(WGFLOW_CACHE_DIR)/evcxr/$(EVCXR_VERSION)
 EVCXR_JUPYTER := $(EVCXR_ROOT)/bin/evcxr_jupyter
+# evcxr_jupyter's release build at opt-level 1, except the crates evcxr runs
+# for every cell (rust-analyzer's parser, macro expansion, name resolution and
+# type inference, its allocator and hash maps), which stay at 3: a kernel's
+# start is mostly rust-analyzer reading wgflow's dependency graph.
+EVCXR_HOT := rowan salsa ra_ap_parser ra_ap_syntax ra_ap_tt ra_ap_mbe ra_ap_syntax-bridge ra_ap_span \
+  ra_ap_intern ra_ap_hir_expand ra_ap_hir_def ra_ap_hir_ty ra_ap_hir ra_ap_base_db ra-ap-rustc_type_ir \
+  ra-ap-rustc_next_trait_solver ra-ap-rustc_lexer hashbrown indexmap libmimalloc-sys mimalloc evcxr
+EVCXR_BUILD_FLAGS ?= --config profile.release.opt-level=1 \
+  $(foreach p,$(EVCXR_HOT),--config 'profile.release.package."$(p)".opt-level=3')
 # evcxr's build directory, kept across kernels and notebooks: tch and wgflow
-# compile once (minutes), later notebooks start in seconds.
+# compile once (minutes, during `make kernel`), later kernels only check them.
 EVCXR_TMPDIR ?= $(WGFLOW_CACHE_DIR)/evcxr-tmp
+# Fixed paths through which the kernel reaches libtorch and this clone.
+KERNEL_LINKS := $(WGFLOW_CACHE_DIR)/kernel
 JUPYTER_PY_DEPS := jupyterlab==4.6.6 nbclient==0.11.0 nbconvert==7.17.2 nbformat==5.11.1
 WGFLOW_QUICK ?= 1
 NOTEBOOKS ?= $(wildcard notebooks/*.ipynb)
 NB_ARGS ?=
+# KERNEL_WARM=0 skips the headless start at the end of `make kernel`.
+KERNEL_WARM ?= 1
 
 $(EVCXR_JUPYTER):
 	CARGO_TARGET_DIR=$(WGFLOW_CACHE_DIR)/evcxr-build $(CARGO) install evcxr_jupyter --locked \
-	  --version $(EVCXR_VERSION) --root $(EVCXR_ROOT)
+	  --version $(EVCXR_VERSION) --root $(EVCXR_ROOT) $(EVCXR_BUILD_FLAGS)
 	rm -rf $(WGFLOW_CACHE_DIR)/evcxr-build
 
-kernel: setup $(EVCXR_JUPYTER)
+# evcxr_jupyter's build leaves a core idle for much of its time (long chains of
+# single large crates): tch's C++ shim, tch and wgflow are compiled for the
+# kernel beside it (scripts/kernel.py prebuild, log in the cache).
+kernel: setup
 	$(VPY) -m pip install -q $(JUPYTER_PY_DEPS)
+	@mkdir -p "$(KERNEL_LINKS)" && ln -sfn "$$(realpath "$${LIBTORCH:-$(VENV)/libtorch}")" "$(KERNEL_LINKS)/libtorch" \
+	  && ln -sfn "$(CURDIR)" "$(KERNEL_LINKS)/wgflow"
+	@if [ "$(KERNEL_WARM)" != 0 ]; then \
+	  echo "compiling tch and wgflow for the kernel in the background (log $(WGFLOW_CACHE_DIR)/prebuild.log)"; \
+	  $(VPY) scripts/kernel.py prebuild "$(EVCXR_TMPDIR)" "$(KERNEL_LINKS)" > "$(WGFLOW_CACHE_DIR)/prebuild.log" 2>&1 & pre=$$!; \
+	  $(MAKE) --no-print-directory "$(EVCXR_JUPYTER)" || { kill $$pre; exit 1; }; \
+	  wait $$pre || echo "warning: prebuild failed (tail of $(WGFLOW_CACHE_DIR)/prebuild.log below); the kernel's start compiles instead"; \
+	  tail -n 2 "$(WGFLOW_CACHE_DIR)/prebuild.log"; \
+	else $(MAKE) --no-print-directory "$(EVCXR_JUPYTER)"; fi
 	bash kernels/install.sh "$(EVCXR_JUPYTER)" "$$(realpath "$${LIBTORCH:-$(VENV)/libtorch}")" "$(CURDIR)" \
-	  "$(EVCXR_TMPDIR)" "$(abspath $(VENV))/bin/jupyter"
+	  "$(EVCXR_TMPDIR)" "$(abspath $(VENV))/bin/jupyter" "$(KERNEL_LINKS)"
+	@if [ "$(KERNEL_WARM)" != 0 ]; then $(VPY) scripts/kernel.py warm; fi
+
+# What a notebook user waits for (kernel start, first cell, warm cells, a cell
+# after an edit of wgflow), with load averages; appends to runs/kernel-timing.jsonl.
+kernel-timing: kernel
+	@mkdir -p runs
+	$(VPY) scripts/kernel.py time --touch src/lib.rs --json runs/kernel-timing.jsonl
 
 jupyter: kernel
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
@@ -173,6 +210,22 @@ notebooks: kernel
 	WGFLOW_QUICK=$(WGFLOW_QUICK) WGFLOW_ABORT_ON_PANIC=1 OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} \
 	  $(VPY) scripts/notebooks.py run $(NB_ARGS) $(NOTEBOOKS)
 	WGFLOW_ABORT_ON_PANIC=1 OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(VPY) scripts/notebooks.py selftest tests/notebooks/broken-*.ipynb
+
+# The quick start in JupyterLab in headless Chromium (Debian's chromium and
+# chromium-driver, selenium from PyPI): every cell run in quick mode, every
+# figure rendered, no error or stderr output; screenshot in runs/browser-check/.
+BROWSER_PY_DEPS := selenium==4.51.0 pillow==13.0.0
+BROWSER_NOTEBOOK ?= notebooks/00-quickstart.ipynb
+BROWSER_ARGS ?=
+browser-check: kernel
+	@{ command -v chromium && command -v chromedriver; } >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium and chromium-driver"; \
+	    apt-get update -qq && apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "error: install chromium and chromium-driver (sudo apt-get install chromium chromium-driver)" >&2; exit 1; fi; }
+	$(VPY) -m pip install -q $(BROWSER_PY_DEPS)
+	WGFLOW_QUICK=$(WGFLOW_QUICK) OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} \
+	  $(VPY) scripts/browser_check.py $(BROWSER_ARGS) $(BROWSER_NOTEBOOK)
 
 clean:
 	rm -rf runs
