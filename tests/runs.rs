@@ -284,13 +284,13 @@ fn comparison_matches_hand_computed_means_envelopes_and_reach_times() {
     let (g1, g3) = (&c.groups[0], &c.groups[1]);
     assert_eq!((g1.k, g1.seeds.clone(), g3.k), (1, vec![0, 1], 3));
     // Final W1: K=1 runs end at 0.2 and 0.1; K=3 at 0.12.
-    assert!((g1.final_mean - 0.15).abs() < 1e-12 && g1.final_min == 0.1 && g1.final_max == 0.2);
-    assert!((g3.final_mean - 0.12).abs() < 1e-12);
+    assert!((g1.final_metric.mean - 0.15).abs() < 1e-12 && g1.final_metric.min == 0.1 && g1.final_metric.max == 0.2);
+    assert!((g3.final_metric.mean - 0.12).abs() < 1e-12);
     // Default threshold: the larger group mean, 0.15.
     assert!((c.threshold - 0.15).abs() < 1e-12);
     // K=1: s0 never reaches 0.15 (it ends at 0.2), s1 does at epoch 20 (4 s); K=3 at epoch 10 (3 s).
-    assert_eq!((g1.reached, g1.reach_epoch, g1.reach_seconds), (1, Some(20.0), Some(4.0)));
-    assert_eq!((g3.reached, g3.reach_epoch, g3.reach_seconds), (1, Some(10.0), Some(3.0)));
+    assert_eq!((g1.reach.runs, g1.reach.epoch, g1.reach.seconds), (1, Some(20.0), Some(4.0)));
+    assert_eq!((g3.reach.runs, g3.reach.epoch, g3.reach.seconds), (1, Some(10.0), Some(3.0)));
     // Against epoch: the shared grid 0, 10, 20; mean and envelope per epoch.
     assert_eq!(g1.by_epoch.x, vec![0.0, 10.0, 20.0]);
     let close = |a: &[f64], b: &[f64]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-12);
@@ -306,9 +306,9 @@ fn comparison_matches_hand_computed_means_envelopes_and_reach_times() {
     assert!((s.hi[99] - 0.4).abs() < 1e-12 && (s.lo[99] - 0.2).abs() < 1e-12);
     // An explicit threshold and W2 (= 2·W1 in these files).
     let c2 = compare(&runs, Metric::W2, Some(0.25)).unwrap();
-    assert!((c2.groups[0].final_mean - 0.3).abs() < 1e-12);
-    assert_eq!(c2.groups[1].reached, 1);
-    assert_eq!(c2.groups[0].reached, 1);
+    assert!((c2.groups[0].final_metric.mean - 0.3).abs() < 1e-12);
+    assert_eq!(c2.groups[1].reach.runs, 1);
+    assert_eq!(c2.groups[0].reach.runs, 1);
     // The tables and plots.
     let out = root.join("cmp");
     c.write(&out).unwrap();

@@ -125,6 +125,37 @@ pub struct Envelope {
     pub hi: Vec<f64>,
 }
 
+/// Mean, min and max of a value over runs.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    pub mean: f64,
+    pub min: f64,
+    pub max: f64,
+}
+
+impl Spread {
+    /// The spread of `values` (NaN for none).
+    pub fn of(values: &[f64]) -> Spread {
+        let n = values.len() as f64;
+        Spread {
+            mean: values.iter().sum::<f64>() / n,
+            min: values.iter().copied().fold(f64::INFINITY, f64::min),
+            max: values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        }
+    }
+}
+
+/// Which runs reached a threshold, and when on average.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reach {
+    /// Runs whose metric reached the threshold.
+    pub runs: usize,
+    /// Mean over those runs of the first epoch at or below the threshold.
+    pub epoch: Option<f64>,
+    /// Mean over those runs of the training seconds at that epoch.
+    pub seconds: Option<f64>,
+}
+
 /// One method and K.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Group {
@@ -132,15 +163,9 @@ pub struct Group {
     pub k: usize,
     pub seeds: Vec<u64>,
     pub dirs: Vec<PathBuf>,
-    pub final_mean: f64,
-    pub final_min: f64,
-    pub final_max: f64,
-    /// Runs whose metric reached the threshold.
-    pub reached: usize,
-    /// Mean over those runs of the first epoch at or below the threshold.
-    pub reach_epoch: Option<f64>,
-    /// Mean over those runs of the training seconds at that epoch.
-    pub reach_seconds: Option<f64>,
+    /// The metric at each run's last evaluation.
+    pub final_metric: Spread,
+    pub reach: Reach,
     /// Mean of the runs' last epoch and training seconds.
     pub epochs: f64,
     pub seconds: f64,
@@ -235,7 +260,6 @@ pub fn compare(runs: &[RunData], metric: Metric, threshold: Option<f64>) -> Resu
     let mut groups = Vec::new();
     for ((method, k), members) in keys.into_iter().zip(grouped) {
         let f = finals(&members);
-        let n = members.len() as f64;
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
         let mut hits = Vec::new();
         for r in &members {
@@ -269,12 +293,12 @@ pub fn compare(runs: &[RunData], metric: Metric, threshold: Option<f64>) -> Resu
             k,
             seeds: members.iter().map(|r| r.labels.seed).collect(),
             dirs: members.iter().map(|r| r.dir.clone()).collect(),
-            final_mean: f.iter().sum::<f64>() / n,
-            final_min: f.iter().copied().fold(f64::INFINITY, f64::min),
-            final_max: f.iter().copied().fold(f64::NEG_INFINITY, f64::max),
-            reached: hits.len(),
-            reach_epoch: (!hits.is_empty()).then(|| mean(&hits.iter().map(|h| h.0).collect::<Vec<_>>())),
-            reach_seconds: (!hits.is_empty()).then(|| mean(&hits.iter().map(|h| h.1).collect::<Vec<_>>())),
+            final_metric: Spread::of(&f),
+            reach: Reach {
+                runs: hits.len(),
+                epoch: (!hits.is_empty()).then(|| mean(&hits.iter().map(|h| h.0).collect::<Vec<_>>())),
+                seconds: (!hits.is_empty()).then(|| mean(&hits.iter().map(|h| h.1).collect::<Vec<_>>())),
+            },
             epochs: last(|r| r.epoch as f64),
             seconds: last(|r| r.seconds),
             by_epoch: envelope(&by_epoch_curves, epoch_grid),
@@ -302,13 +326,13 @@ impl Comparison {
                 g.method,
                 g.k,
                 g.dirs.len(),
-                g.final_mean,
-                g.final_min,
-                g.final_max,
-                g.reached,
+                g.final_metric.mean,
+                g.final_metric.min,
+                g.final_metric.max,
+                g.reach.runs,
                 g.dirs.len(),
-                opt(g.reach_epoch, 1),
-                opt(g.reach_seconds, 2),
+                opt(g.reach.epoch, 1),
+                opt(g.reach.seconds, 2),
                 g.epochs,
                 g.seconds
             );
@@ -341,13 +365,13 @@ impl Comparison {
                 g.method.clone(),
                 g.k.to_string(),
                 g.dirs.len().to_string(),
-                g.final_mean.to_string(),
-                g.final_min.to_string(),
-                g.final_max.to_string(),
+                g.final_metric.mean.to_string(),
+                g.final_metric.min.to_string(),
+                g.final_metric.max.to_string(),
                 self.threshold.to_string(),
-                g.reached.to_string(),
-                opt(g.reach_epoch),
-                opt(g.reach_seconds),
+                g.reach.runs.to_string(),
+                opt(g.reach.epoch),
+                opt(g.reach.seconds),
                 g.epochs.to_string(),
                 g.seconds.to_string(),
             ])
