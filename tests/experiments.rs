@@ -6,6 +6,8 @@
 
 mod cli_common;
 use cli_common::{wgflow, wgflow_env};
+mod common;
+use common::rng_lock;
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -307,4 +309,30 @@ fn every_method_and_every_experiment_is_reachable_from_the_cli() {
         let text = String::from_utf8_lossy(&sub.stdout);
         assert!(text.contains(&format!("Usage: wgflow run {kind}")) && text.contains("--out"), "{text}");
     }
+}
+
+#[test]
+fn run_or_resume_reads_a_finished_experiment_back_and_runs_a_changed_one() {
+    use wgflow::experiments::{run_or_resume, DriverOptions, Experiment, RingExperiment};
+    let _rng = rng_lock();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ring");
+    let exp = RingExperiment::new("w1fe-lp").ks(vec![1]).epochs(4).batch_size(64).configure(|b| {
+        b.train.eval_size = 64;
+        b.train.critic_iters = 1;
+        b.train.eval_every = 2;
+    });
+    let opts = DriverOptions::on(tch::Device::Cpu).quiet();
+    let a = run_or_resume(&exp, &out, &opts).unwrap();
+    let written = || std::fs::metadata(out.join("k1/checkpoint.ot")).unwrap().modified().unwrap();
+    let first = written();
+    // The same experiment again: read back, nothing trained.
+    let b = run_or_resume(&exp, &out, &opts).unwrap();
+    assert_eq!(written(), first);
+    assert_eq!(a.results, b.results);
+    // Another seed: trained from the start.
+    let c = run_or_resume(&exp.clone().seed(3), &out, &opts).unwrap();
+    assert!(written() > first, "the changed experiment was not retrained");
+    assert_ne!(c.results[0].final_w1, a.results[0].final_w1);
+    assert_ne!(c.results[0].final_w1, a.results[0].final_w1);
 }

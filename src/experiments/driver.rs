@@ -91,6 +91,18 @@ pub fn resume<E: Experiment>(out: &Path, opts: &DriverOptions) -> Result<E::Summ
     drive(&file.experiment, file.extended_to, out, opts)
 }
 
+/// [`resume`] when `out` holds `exp` with the same settings and length, else [`run`].
+pub fn run_or_resume<E: Experiment>(exp: &E, out: &Path, opts: &DriverOptions) -> Result<E::Summary> {
+    let same = read_file::<E>(out).ok().is_some_and(|f| {
+        f.extended_to.is_none() && serde_json::to_value(&f.experiment).ok() == serde_json::to_value(exp).ok()
+    });
+    if same {
+        resume::<E>(out, opts)
+    } else {
+        run(exp, out, opts)
+    }
+}
+
 /// An extended experiment's summary, with what the extension could not make
 /// equal to a run configured for the new length from the start.
 #[derive(Debug)]

@@ -40,7 +40,8 @@ pub mod w2_decay;
 
 pub use adaptation::AdaptationExperiment;
 pub use driver::{
-    extend, kind_of, resume, resume_any, run, trainer, DriverOptions, Extended, ProgressMode, EXPERIMENT_FILE,
+    extend, kind_of, resume, resume_any, run, run_or_resume, trainer, DriverOptions, Extended, ProgressMode,
+    EXPERIMENT_FILE,
 };
 pub use image_gan::ImageGanExperiment;
 pub use mv_gaussian::MvGaussianExperiment;
@@ -212,6 +213,17 @@ pub trait Experiment: Serialize + DeserializeOwned + Clone {
     /// with progress ([`run`] for other options).
     fn run(&self, out: impl AsRef<Path>) -> Result<Self::Summary> {
         run(self, out.as_ref(), &DriverOptions::auto()?)
+    }
+
+    /// Continues the experiment in `out` when `out/experiment.json` holds
+    /// this very experiment (a finished one is read back at once), else runs
+    /// it from the start: re-executing a notebook does not retrain what it
+    /// has already trained.
+    fn run_or_resume(&self, out: impl AsRef<Path>) -> Result<Self::Summary>
+    where
+        Self: Sized,
+    {
+        driver::run_or_resume(self, out.as_ref(), &DriverOptions::auto()?)
     }
 
     /// Epochs of every run.

@@ -59,13 +59,13 @@ impl Default for OtBenchmarkExperiment {
 impl OtBenchmarkExperiment {
     /// Both families, d = 2, 4, …, 256, the five methods; batch 256, 5
     /// critic steps, Adam 5e-4 for both networks (the 2D map experiment's,
-    /// 004 App. 8.9.1), 1,000 epochs scored every 200.
+    /// 004 App. 8.9.1), 500 epochs scored every 100.
     pub fn new() -> Self {
         let base = RunConfig::default()
-            .epochs(1000)
+            .epochs(500)
             .batch_size(256)
             .critic_iters(5)
-            .eval_every(200)
+            .eval_every(100)
             .eval_size(512)
             .adam(AdamConfig::new(5e-4, 0.9, 0.999));
         OtBenchmarkExperiment {
@@ -81,6 +81,12 @@ impl OtBenchmarkExperiment {
     /// The methods to compare.
     pub fn methods(mut self, methods: &[&str]) -> Self {
         self.methods = methods.iter().map(|s| s.to_string()).collect();
+        self
+    }
+
+    /// The pair families.
+    pub fn families(mut self, families: &[PairFamily]) -> Self {
+        self.families = families.to_vec();
         self
     }
 
