@@ -203,3 +203,28 @@ fn run_configs_round_trip_through_json_too() {
         assert_eq!(serde_json::from_str::<RunConfig>(&json).unwrap(), cfg);
     }
 }
+
+#[test]
+fn grey_digit_sets_get_a_one_channel_dcgan_at_a_side_it_makes() {
+    let _rng = rng_lock();
+    one_thread();
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("data");
+    // USPS (16×16) and MNIST (28×28) files in their published formats.
+    wgflow::data::synthetic::write_shifted_digit_domains(&root, 300, 100, 0).unwrap();
+    for (ds, side) in [(Dataset::Mnist, 32), (Dataset::Usps, 16)] {
+        assert_eq!(wgflow::experiments::image_gan::dcgan_side(ds), side);
+        let mut exp = ImageGanExperiment::new().offline_data(&root).width(4).epochs(4).limit(256);
+        exp.dataset = ds;
+        let exp = exp.methods(&["w1fe-gp"]).configure(|b| b.train.eval_size = 64);
+        let cfg = exp.config_for("w1fe-gp", None).unwrap();
+        let want = DcganConfig { latent: 128, width: 4, channels: 1, image_size: side };
+        assert_eq!(cfg.generator, NetConfig::Dcgan(want.clone()));
+        assert_eq!(cfg.critic.net(), &NetConfig::Dcgan(want));
+        assert_eq!(cfg.target.sample_shape().unwrap(), vec![1, side, side]);
+        let s = run(&exp, &tmp.path().join(ds.name()));
+        let rows = &s.runs[0].1;
+        assert_eq!(rows.len(), 5, "{}", ds.name());
+        assert!(rows.iter().all(|r| r.w2.is_finite() && r.w2 > 0.0));
+    }
+}

@@ -17,7 +17,7 @@
 //! seed alone.
 
 use super::batch::{Batches, Sampler};
-use super::fetch::{data_root, Download, FetchOptions};
+use super::fetch::{Download, FetchOptions};
 use super::gaussian::MvGaussian;
 use super::images::{ImageSet, Split};
 use super::pairs::{MapPair, PairSpec};
@@ -201,7 +201,7 @@ impl DataSpec {
     /// ([`Distribution::build`] does those).
     pub fn load_images(&self, device: Device) -> Result<ImageSet> {
         let (ds, split) = self.parsed("data")?;
-        let root = data_root(self.dir.as_deref());
+        let root = ds.root(self.dir.as_deref());
         let opts = FetchOptions {
             download: if self.download { Download::IfMissing } else { Download::Never },
             ..FetchOptions::download()

@@ -9,7 +9,7 @@
 //! # Ok::<(), wgflow::Error>(())
 //! ```
 
-use super::fetch::{ensure_file, FetchOptions, RemoteFile};
+use super::fetch::{data_root, ensure_file, FetchOptions, RemoteFile};
 use super::images::{ImageSet, Split};
 use super::{cifar, mnist, usps};
 use crate::error::{Error, Result};
@@ -79,6 +79,18 @@ impl Dataset {
             .unwrap_or_else(|| PathBuf::from("/usr/share/datasets/fashion-mnist"));
         let root = dir.parent()?.to_path_buf();
         (dir.file_name()? == self.name() && dir.join("train-images-idx3-ubyte.gz").is_file()).then_some(root)
+    }
+
+    /// The data root to read this data set from: `dir` when given; else the
+    /// cache ([`data_root`]) when it holds every file, or the system's copy
+    /// ([`Dataset::system_root`]) when the cache does not and there is one;
+    /// else the cache (to download into).
+    pub fn root(self, dir: Option<&Path>) -> PathBuf {
+        let cache = data_root(dir);
+        if dir.is_some() || self.files().iter().all(|f| self.dir(&cache).join(&f.name).is_file()) {
+            return cache;
+        }
+        self.system_root().unwrap_or(cache)
     }
 
     /// `[C, H, W]` of one image.

@@ -261,6 +261,14 @@ impl ImageGanExperiment {
         let mut base = self.base.clone();
         base.target = Distribution::Data(self.images());
         base.train.eval_every = (base.train.epochs / self.evaluations.max(1)).max(1);
+        // The DCGAN pair at the data's channels and (resized) side.
+        let (channels, image_size) = (self.dataset.image_shape()[0], dcgan_side(self.dataset));
+        if let NetConfig::Dcgan(g) = &mut base.generator {
+            (g.channels, g.image_size) = (channels, image_size);
+        }
+        if let NetConfig::Dcgan(c) = base.critic.net_mut() {
+            (c.channels, c.image_size) = (channels, image_size);
+        }
         if let Some(k) = k {
             base.step = base.step.with_k(k);
         }
@@ -288,9 +296,16 @@ impl ImageGanExperiment {
         Ok(cfg)
     }
 
-    /// The training images, the first `limit`: the runs' target.
+    /// The training images, the first `limit`, resized to a side the DCGAN
+    /// makes ([`dcgan_side`]): the runs' target.
     fn images(&self) -> DataSpec {
-        self.data.spec(self.dataset)
+        let spec = self.data.spec(self.dataset);
+        let side = dcgan_side(self.dataset);
+        if side == self.dataset.image_shape()[1] {
+            spec
+        } else {
+            spec.resize(side)
+        }
     }
 
     /// The FID reference statistics of the data's training images.
@@ -414,4 +429,17 @@ impl Experiment for ImageGanExperiment {
     fn data_mut(&mut self) -> Option<&mut DataSource> {
         Some(&mut self.data)
     }
+}
+
+/// The image side the DCGAN pair is built for on `ds`: the data's own side
+/// when it is 4·2^s (CIFAR-10 32, USPS 16), else the next such side the
+/// images are resized to (MNIST and Fashion-MNIST 28 → 32, as DCGAN
+/// implementations on MNIST do).
+pub fn dcgan_side(ds: crate::data::Dataset) -> i64 {
+    let side = ds.image_shape()[1];
+    let mut s = 8;
+    while s < side {
+        s *= 2;
+    }
+    s
 }
