@@ -130,3 +130,40 @@ target = { pair = "mixture", dim = 8, seed = 4, side = "output" }
         .to_string();
     assert!(e.contains("ring"), "{e}");
 }
+
+#[test]
+fn the_benchmark_over_seeds_reports_the_mean_and_range_of_its_runs() {
+    use wgflow::experiments::{run, DriverOptions, Experiment, OtBenchmarkExperiment, Report};
+    let _rng = rng_lock();
+    tch::set_num_threads(1);
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = OtBenchmarkExperiment::new()
+        .families(&[PairFamily::Gaussian])
+        .dims(&[2])
+        .methods(&["w1fe-lp"])
+        .seeds(&[0, 1, 2])
+        .epochs(6)
+        .configure(|b| b.train.eval_every = 3);
+    let exp = OtBenchmarkExperiment { test_size: 1024, ..exp };
+    let s = run(&exp, tmp.path(), &DriverOptions::on(Device::Cpu).quiet()).unwrap();
+    let mut finals = vec![];
+    for seed in 0..3 {
+        let h =
+            wgflow::train::History::load_csv(tmp.path().join(format!("gaussian/d2/w1fe-lp/seed{seed}/history.csv")))
+                .unwrap();
+        finals.push(h.last().unwrap().metric("l2_uvp").unwrap());
+    }
+    let row = s.row(PairFamily::Gaussian, 2, "w1fe-lp").unwrap();
+    let mean = finals.iter().sum::<f64>() / 3.0;
+    assert_eq!(row.runs, 3);
+    assert!((row.l2_uvp - mean).abs() < 1e-9, "{row:?} {finals:?}");
+    let (lo, hi) = row.l2_uvp_range.unwrap();
+    assert_eq!(lo, finals.iter().copied().fold(f64::INFINITY, f64::min));
+    assert_eq!(hi, finals.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+    assert!(lo < hi, "three seeds, three different runs: {finals:?}");
+    assert_eq!(s.row(PairFamily::Gaussian, 2, "linear").unwrap().runs, 0);
+    assert!(s.markdown().contains("over 3 training seeds"), "{}", s.markdown());
+    // Seeds must be distinct.
+    let err = exp.clone().seeds(&[1, 1]).check().unwrap_err().to_string();
+    assert!(err.contains("seeds") && err.contains("distinct"), "{err}");
+}

@@ -22,6 +22,7 @@ use crate::metrics::maps::{map_scores, LinearMap, MapScores};
 use crate::nets::{Init, MlpConfig};
 use crate::optim::AdamConfig;
 use crate::plot::{Figure, LineChart, Series, TransportPanels, TransportPlot};
+use crate::runs::compare::Spread;
 use crate::runs::RunLabels;
 use crate::train::{Evaluator, Trainer};
 use serde::{Deserialize, Serialize};
@@ -48,6 +49,12 @@ pub struct OtBenchmarkExperiment {
     pub pair_seed: u64,
     /// Test points the scores are computed on (Korotin et al.: 4,096).
     pub test_size: usize,
+    /// Training seeds, one run per method, pair and seed (runs
+    /// `FAMILY/dD/METHOD/seedS`), the table giving the mean and the range;
+    /// empty: one run per method and pair at `base.train.seed` (runs
+    /// `FAMILY/dD/METHOD`).
+    #[serde(default)]
+    pub seeds: Vec<u64>,
 }
 
 impl Default for OtBenchmarkExperiment {
@@ -75,7 +82,14 @@ impl OtBenchmarkExperiment {
             base,
             pair_seed: 0,
             test_size: 4096,
+            seeds: vec![],
         }
+    }
+
+    /// The training seeds (see [`OtBenchmarkExperiment::seeds`]).
+    pub fn seeds(mut self, seeds: &[u64]) -> Self {
+        self.seeds = seeds.to_vec();
+        self
     }
 
     /// The methods to compare.
@@ -168,6 +182,14 @@ pub struct BenchmarkRow {
     pub epochs: usize,
     /// Training seconds (0 for the baselines).
     pub seconds: f64,
+    /// Runs the row is the mean of (1 for one run, 0 for a baseline); the
+    /// range of L2-UVP and cos over them.
+    #[serde(default)]
+    pub runs: usize,
+    #[serde(default)]
+    pub l2_uvp_range: Option<(f64, f64)>,
+    #[serde(default)]
+    pub cos_range: Option<(f64, f64)>,
 }
 
 /// The table, the L2-UVP-against-d charts and the 2D panels (the last two
@@ -222,6 +244,9 @@ impl Report for OtBenchmarkSummary {
         let mut s = String::from(
             "L2-UVP % (cos) of each map against the exact optimal map, 4,096 test points; baselines untrained\n",
         );
+        if let Some(n) = self.rows.iter().map(|r| r.runs).max().filter(|&n| n > 1) {
+            let _ = writeln!(s, "methods: mean [min–max] L2-UVP (mean cos) over {n} training seeds");
+        }
         let mut families: Vec<PairFamily> = vec![];
         let mut dims: Vec<i64> = vec![];
         for r in &self.rows {
@@ -243,9 +268,14 @@ impl Report for OtBenchmarkSummary {
                 let _ = write!(s, "| {m} |");
                 for &d in &dims {
                     match self.row(f, d, &m) {
-                        Some(r) => {
-                            let _ = write!(s, " {:.2} ({:.3}) |", r.l2_uvp, r.cos);
-                        }
+                        Some(r) => match r.l2_uvp_range.filter(|_| r.runs > 1) {
+                            Some((lo, hi)) => {
+                                let _ = write!(s, " {:.1} [{lo:.1}–{hi:.1}] ({:.2}) |", r.l2_uvp, r.cos);
+                            }
+                            None => {
+                                let _ = write!(s, " {:.2} ({:.3}) |", r.l2_uvp, r.cos);
+                            }
+                        },
                         None => s.push_str(" — |"),
                     }
                 }
@@ -253,8 +283,13 @@ impl Report for OtBenchmarkSummary {
             }
         }
         if let Some(r) = self.rows.iter().find(|r| r.epochs > 0) {
-            let secs: f64 = self.rows.iter().map(|r| r.seconds).sum();
-            let _ = writeln!(s, "\nEach method trained {} epochs; {secs:.0} training seconds in all.", r.epochs);
+            let secs: f64 = self.rows.iter().map(|r| r.seconds * r.runs as f64).sum();
+            let _ = writeln!(
+                s,
+                "\nEach method trained {} epochs per run; {secs:.0} training seconds in all ({} runs).",
+                r.epochs,
+                self.rows.iter().map(|r| r.runs).sum::<usize>()
+            );
         }
         s
     }
@@ -308,6 +343,12 @@ impl Experiment for OtBenchmarkExperiment {
         if self.test_size < 512 {
             return Err(Error::config("test_size", format!("must be ≥ 512, got {}", self.test_size)));
         }
+        let mut seeds = self.seeds.clone();
+        seeds.sort_unstable();
+        seeds.dedup();
+        if seeds.len() != self.seeds.len() {
+            return Err(Error::config("seeds", format!("must be distinct, got {:?}", self.seeds)));
+        }
         Ok(())
     }
 
@@ -316,8 +357,15 @@ impl Experiment for OtBenchmarkExperiment {
         for (f, d) in self.pairs() {
             for m in &self.methods {
                 let config = self.config_for(f, d, m)?;
-                let labels = RunLabels { method: m.clone(), k: config.step.k(), seed: config.train.seed };
-                v.push(RunSpec { name: format!("{}/d{d}/{m}", f.name()), config, labels });
+                if self.seeds.is_empty() {
+                    let labels = RunLabels { method: m.clone(), k: config.step.k(), seed: config.train.seed };
+                    v.push(RunSpec { name: format!("{}/d{d}/{m}", f.name()), config: config.clone(), labels });
+                }
+                for &seed in &self.seeds {
+                    let config = config.clone().seed(seed);
+                    let labels = RunLabels { method: m.clone(), k: config.step.k(), seed };
+                    v.push(RunSpec { name: format!("{}/d{d}/{m}/seed{seed}", f.name()), config, labels });
+                }
             }
         }
         Ok(v)
@@ -346,16 +394,17 @@ impl Experiment for OtBenchmarkExperiment {
         let mut panels = vec![];
         for (f, d) in self.pairs() {
             let p = ctx.get(f, d)?;
-            let n = 512.min(self.test_size as i64);
-            let q = p.pair.map(&p.pair.test_sample(n as usize, 13, Device::Cpu)?)?;
+            let n_plot = 512.min(self.test_size as i64);
+            let q = p.pair.map(&p.pair.test_sample(n_plot as usize, 13, Device::Cpu)?)?;
             let mut arrows = vec![];
             if d == 2 {
-                let (x, ts) = (points2(&p.x.narrow(0, 0, n), "x")?, points2(&p.t_star.narrow(0, 0, n), "T*(x)")?);
+                let (x, ts) =
+                    (points2(&p.x.narrow(0, 0, n_plot), "x")?, points2(&p.t_star.narrow(0, 0, n_plot), "T*(x)")?);
                 arrows.push(TransportPlot::new("T* (exact)", points2(&q, "Q")?, x, ts)?);
             }
             for b in BASELINES {
                 let (s, t_hat) = baseline(b, p)?;
-                let w2 = wasserstein(&t_hat.narrow(0, 0, n), &q, 2)?;
+                let w2 = wasserstein(&t_hat.narrow(0, 0, n_plot), &q, 2)?;
                 rows.push(BenchmarkRow {
                     family: f,
                     dim: d,
@@ -365,28 +414,49 @@ impl Experiment for OtBenchmarkExperiment {
                     w2,
                     epochs: 0,
                     seconds: 0.0,
+                    runs: 0,
+                    l2_uvp_range: None,
+                    cos_range: None,
                 });
             }
             let prefix = format!("{}/d{d}/", f.name());
-            for r in runs.iter().filter(|r| r.spec.name.starts_with(&prefix)) {
-                let last = r.history.last().ok_or_else(|| Error::input(format!("{}: no evaluations", r.spec.name)))?;
-                let metric = |name: &str| {
-                    last.metric(name)
-                        .ok_or_else(|| Error::input(format!("{}: no `{name}` in its history", r.spec.name)))
-                };
+            let mine: Vec<&FinishedRun> = runs.iter().filter(|r| r.spec.name.starts_with(&prefix)).collect();
+            for m in &self.methods {
+                let group: Vec<&FinishedRun> = mine.iter().copied().filter(|r| &r.spec.labels.method == m).collect();
+                if group.is_empty() {
+                    continue;
+                }
+                let mut finals = vec![];
+                for r in &group {
+                    let last =
+                        r.history.last().ok_or_else(|| Error::input(format!("{}: no evaluations", r.spec.name)))?;
+                    let metric = |name: &str| {
+                        last.metric(name)
+                            .ok_or_else(|| Error::input(format!("{}: no `{name}` in its history", r.spec.name)))
+                    };
+                    finals.push((metric("l2_uvp")?, metric("cos")?, last.w2, last.epoch, last.seconds));
+                }
+                let (uvp, cos): (Vec<f64>, Vec<f64>) = finals.iter().map(|f| (f.0, f.1)).unzip();
+                let (uvp, cos) = (Spread::of(&uvp), Spread::of(&cos));
+                let n = finals.len() as f64;
                 rows.push(BenchmarkRow {
                     family: f,
                     dim: d,
-                    method: r.spec.labels.method.clone(),
-                    l2_uvp: metric("l2_uvp")?,
-                    cos: metric("cos")?,
-                    w2: last.w2,
-                    epochs: last.epoch,
-                    seconds: last.seconds,
+                    method: m.clone(),
+                    l2_uvp: uvp.mean,
+                    cos: cos.mean,
+                    w2: finals.iter().map(|f| f.2).sum::<f64>() / n,
+                    epochs: finals.iter().map(|f| f.3).max().unwrap_or(0),
+                    seconds: finals.iter().map(|f| f.4).sum::<f64>() / n,
+                    runs: finals.len(),
+                    l2_uvp_range: Some((uvp.min, uvp.max)),
+                    cos_range: Some((cos.min, cos.max)),
                 });
                 if d == 2 {
+                    // The first seed's map.
+                    let r = group[0];
                     let t = crate::runs::load_trainer(&r.dir, device)?;
-                    let x = p.x.narrow(0, 0, n);
+                    let x = p.x.narrow(0, 0, n_plot);
                     let t_hat = t.generate(&x.to_device(device));
                     let plot = TransportPlot::new(
                         r.spec.labels.method.clone(),

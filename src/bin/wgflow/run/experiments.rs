@@ -241,6 +241,10 @@ pub struct OtBenchmarkArgs {
     /// The seed every pair is drawn with.
     #[arg(long, default_value_t = 0)]
     pair_seed: u64,
+    /// Training seeds, comma-separated: one run per method, pair and seed, the
+    /// table giving the mean and the range [default: one run at --seed].
+    #[arg(long, value_delimiter = ',')]
+    seeds: Vec<u64>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -346,7 +350,11 @@ pub fn run(cmd: ExperimentCmd) -> wgflow::Result<()> {
             exp.methods = a.methods;
             exp.test_size = a.test_size;
             exp.pair_seed = a.pair_seed;
-            a.common.drive(exp, &[("families", "--families"), ("dims", "--dims"), ("test_size", "--test-size")])
+            exp.seeds = a.seeds;
+            a.common.drive(
+                exp,
+                &[("families", "--families"), ("dims", "--dims"), ("test_size", "--test-size"), ("seeds", "--seeds")],
+            )
         }
         ExperimentCmd::TwoDelta(a) => {
             let exp = TwoDeltaExperiment { alpha: a.alpha, h: a.h, steps: a.steps, ..TwoDeltaExperiment::default() };
