@@ -3,6 +3,7 @@
 
 pub use crate::config::{preset, RunConfig, TrainConfig, METHODS};
 pub use crate::critic::{Constraint, Critic, CriticConfig, GanLoss, PsiParam, Regularisation, W2Penalty};
+pub use crate::data::pairs::{MapPair, PairFamily};
 pub use crate::data::{DataSpec, Dataset, Distribution, SpiralArm, Split, Toy};
 pub use crate::device::{choose_device, device_name, seed_all};
 pub use crate::error::{Error, Result};
