@@ -162,6 +162,11 @@ fn the_benchmark_over_seeds_reports_the_mean_and_range_of_its_runs() {
     assert_eq!(hi, finals.iter().copied().fold(f64::NEG_INFINITY, f64::max));
     assert!(lo < hi, "three seeds, three different runs: {finals:?}");
     assert_eq!(s.row(PairFamily::Gaussian, 2, "linear").unwrap().runs, 0);
+    // The curve: the mean over seeds at every evaluation, ending at the row's mean.
+    let curve = &s.curves[0];
+    assert_eq!((curve.method.as_str(), &curve.epochs), ("w1fe-lp", &vec![0, 3, 6]));
+    assert!((curve.l2_uvp[2] - mean).abs() < 1e-9);
+    assert_eq!(s.budget_chart(PairFamily::Gaussian, 2).series.len(), 2);
     assert!(s.markdown().contains("over 3 training seeds"), "{}", s.markdown());
     // Seeds must be distinct.
     let err = exp.clone().seeds(&[1, 1]).check().unwrap_err().to_string();

@@ -192,11 +192,24 @@ pub struct BenchmarkRow {
     pub cos_range: Option<(f64, f64)>,
 }
 
+/// One method's L2-UVP against epochs on one pair, the mean over its seeds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UvpCurve {
+    pub family: PairFamily,
+    pub dim: i64,
+    pub method: String,
+    pub epochs: Vec<usize>,
+    pub l2_uvp: Vec<f64>,
+}
+
 /// The table, the L2-UVP-against-d charts and the 2D panels (the last two
 /// not in `summary.json`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OtBenchmarkSummary {
     pub rows: Vec<BenchmarkRow>,
+    /// Each method's L2-UVP at every evaluation, per pair (mean over seeds).
+    #[serde(default)]
+    pub curves: Vec<UvpCurve>,
     /// Per family, arrows x → T*(x) and x → T̂(x) on the d = 2 pair.
     #[serde(skip)]
     pub panels: Vec<(PairFamily, TransportPanels)>,
@@ -234,6 +247,28 @@ impl OtBenchmarkSummary {
             let x = rows.iter().map(|r| (r.dim as f64).log2()).collect();
             let y = rows.iter().map(|r| r.l2_uvp.log10()).collect();
             c = c.with(Series::new(m, x, y));
+        }
+        c
+    }
+}
+
+impl OtBenchmarkSummary {
+    /// L2-UVP (%, log10) against epochs on one pair, every method, with the
+    /// linear baseline as a flat line.
+    pub fn budget_chart(&self, family: PairFamily, d: i64) -> LineChart {
+        let mut c = LineChart::new(
+            format!("{} pairs, d = {d}: L2-UVP during training", family.name()),
+            "epoch",
+            "L2-UVP % (log10)",
+        );
+        let mine: Vec<&UvpCurve> = self.curves.iter().filter(|c| c.family == family && c.dim == d).collect();
+        let last = mine.iter().filter_map(|c| c.epochs.last()).max().copied().unwrap_or(0) as f64;
+        for curve in mine {
+            let x = curve.epochs.iter().map(|&e| e as f64).collect();
+            c = c.with(Series::new(curve.method.clone(), x, curve.l2_uvp.iter().map(|v| v.log10()).collect()));
+        }
+        if let Some(r) = self.row(family, d, "linear") {
+            c = c.with(Series::new("linear", vec![0.0, last], vec![r.l2_uvp.log10(); 2]));
         }
         c
     }
@@ -327,6 +362,25 @@ fn baseline(name: &str, p: &PairData) -> Result<(MapScores, Tensor)> {
     Ok((map_scores(&p.x, &t_hat, &p.t_star, p.pair.output_variance)?, t_hat))
 }
 
+/// The mean L2-UVP over `runs` at the epochs they all evaluated.
+fn mean_curve(family: PairFamily, dim: i64, method: &str, runs: &[&FinishedRun]) -> UvpCurve {
+    let mut epochs: Vec<usize> = vec![];
+    let mut l2_uvp = vec![];
+    if let Some(first) = runs.first() {
+        for row in &first.history.rows {
+            let at: Vec<f64> = runs
+                .iter()
+                .filter_map(|r| r.history.rows.iter().find(|x| x.epoch == row.epoch).and_then(|x| x.metric("l2_uvp")))
+                .collect();
+            if at.len() == runs.len() {
+                epochs.push(row.epoch);
+                l2_uvp.push(at.iter().sum::<f64>() / at.len() as f64);
+            }
+        }
+    }
+    UvpCurve { family, dim, method: method.to_string(), epochs, l2_uvp }
+}
+
 impl Experiment for OtBenchmarkExperiment {
     const KIND: &'static str = "ot-benchmark";
     type Context = BenchmarkContext;
@@ -392,6 +446,7 @@ impl Experiment for OtBenchmarkExperiment {
     fn summarise(&self, ctx: &BenchmarkContext, runs: &[FinishedRun], device: Device) -> Result<OtBenchmarkSummary> {
         let mut rows = vec![];
         let mut panels = vec![];
+        let mut curves = vec![];
         for (f, d) in self.pairs() {
             let p = ctx.get(f, d)?;
             let n_plot = 512.min(self.test_size as i64);
@@ -436,6 +491,7 @@ impl Experiment for OtBenchmarkExperiment {
                     };
                     finals.push((metric("l2_uvp")?, metric("cos")?, last.w2, last.epoch, last.seconds));
                 }
+                curves.push(mean_curve(f, d, m, &group));
                 let (uvp, cos): (Vec<f64>, Vec<f64>) = finals.iter().map(|f| (f.0, f.1)).unzip();
                 let (uvp, cos) = (Spread::of(&uvp), Spread::of(&cos));
                 let n = finals.len() as f64;
@@ -471,7 +527,7 @@ impl Experiment for OtBenchmarkExperiment {
                 panels.push((f, TransportPanels::new(arrows)));
             }
         }
-        Ok(OtBenchmarkSummary { rows, panels })
+        Ok(OtBenchmarkSummary { rows, curves, panels })
     }
 
     fn base_mut(&mut self) -> Option<&mut RunConfig> {
