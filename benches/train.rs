@@ -24,7 +24,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::Instant;
 use tch::{nn, Device, Kind, Tensor};
 use wgflow::config::RunConfig;
-use wgflow::critic::w1::{w1_critic_loss, Constraint};
+use wgflow::critic::w1::{w1_critic_loss, Constraint, PhiEval};
 use wgflow::critic::{Critic, CriticConfig};
 use wgflow::flow::{euler, proximal, StepConfig};
 use wgflow::nets::{Activation, DcganConfig, DcganCritic, DcganGenerator, Init, Mlp, MlpConfig};
@@ -303,7 +303,7 @@ fn bench_dcgan(threads: i64, device: Device, reps: usize) {
             let x = data.index_select(0, &idx);
             let y = tch::no_grad(|| gen.forward_t(&Tensor::randn([n, cfg.latent], (Kind::Float, device)), true));
             opt_d.zero_grad();
-            let l = w1_critic_loss(&phi, &x, &y, Constraint::Gp { lambda: 10.0 }).unwrap();
+            let l = w1_critic_loss(&phi, &x, &y, Constraint::Gp { lambda: 10.0 }, PhiEval::Separate).unwrap();
             l.loss.backward();
             opt_d.step().unwrap();
         }

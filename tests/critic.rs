@@ -4,7 +4,7 @@ mod common;
 use common::rng_lock;
 
 use tch::{Device, Kind, Tensor};
-use wgflow::critic::w1::{clip_weights, interpolates, lipschitz_penalty, w1_critic_loss};
+use wgflow::critic::w1::{clip_weights, interpolates, lipschitz_penalty, w1_critic_loss, PhiEval};
 use wgflow::critic::Constraint;
 
 fn linear(w: [f64; 2], b: f64) -> impl Fn(&Tensor) -> Tensor {
@@ -60,7 +60,7 @@ fn critic_loss_is_dual_gap_plus_penalty() {
     let est = w[0] * (my[0] - mx[0]) + w[1] * (my[1] - mx[1]);
     // |w| = 1: GP and LP vanish, the loss is minus the estimate.
     for c in [Constraint::Gp { lambda: 10.0 }, Constraint::Lp { lambda: 10.0 }, Constraint::Clip { c: 0.01 }] {
-        let l = w1_critic_loss(&phi, &x, &y, c).unwrap();
+        let l = w1_critic_loss(&phi, &x, &y, c, PhiEval::Separate).unwrap();
         assert!((l.estimate.double_value(&[]) - est).abs() < 1e-12);
         assert!(l.penalty.double_value(&[]).abs() < 1e-12);
         assert!((l.loss.double_value(&[]) + est).abs() < 1e-12);
@@ -109,7 +109,6 @@ fn constraint_validation_names_the_field() {
 fn stacked_critic_loss_equals_the_two_pass_loss() {
     // A two-layer ReLU φ; the stacked evaluation must give the same loss and
     // the same parameter gradients as evaluating φ(x) and φ(y) separately.
-    use wgflow::critic::w1::w1_critic_loss_stacked;
     let _rng = rng_lock();
     tch::manual_seed(7);
     let w1 = Tensor::randn([5, 2], (Kind::Double, Device::Cpu)).set_requires_grad(true);
@@ -120,7 +119,7 @@ fn stacked_critic_loss_equals_the_two_pass_loss() {
         let mut out = vec![];
         for stacked in [false, true] {
             tch::manual_seed(3); // the same interpolates
-            let l = if stacked { w1_critic_loss_stacked(&phi, &x, &y, c) } else { w1_critic_loss(&phi, &x, &y, c) };
+            let l = w1_critic_loss(&phi, &x, &y, c, if stacked { PhiEval::Stacked } else { PhiEval::Separate });
             let l = l.unwrap();
             let g = Tensor::run_backward(&[&l.loss], &[&w1, &w2], false, false);
             out.push((l.loss.double_value(&[]), g));

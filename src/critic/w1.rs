@@ -102,11 +102,12 @@ impl W1Critic {
     /// The critic loss on data `x` and generated samples `y` (both detached).
     pub fn loss(&self, x: &Tensor, y: &Tensor) -> Result<CriticLoss> {
         let phi = |t: &Tensor| self.phi(t);
-        if self.net.has_batch_norm() || x.size()[1..] != y.size()[1..] {
-            w1_critic_loss(&phi, x, y, self.constraint)
+        let eval = if self.net.has_batch_norm() || x.size()[1..] != y.size()[1..] {
+            PhiEval::Separate
         } else {
-            w1_critic_loss_stacked(&phi, x, y, self.constraint)
-        }
+            PhiEval::Stacked
+        };
+        w1_critic_loss(&phi, x, y, self.constraint, eval)
     }
 
     /// The largest absolute value of any weight or bias of φ.
@@ -122,33 +123,35 @@ impl W1Critic {
     }
 }
 
+/// How [`w1_critic_loss`] evaluates φ on the two batches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PhiEval {
+    /// φ(x) and φ(y) apart.
+    Separate,
+    /// φ once on `[y; x]` stacked: the same value and gradients in about
+    /// half the operators (one forward and one backward chain instead of
+    /// two, larger matrix products). Only for a φ that treats rows
+    /// independently (no batch norm), which [`W1Critic::loss`] checks.
+    Stacked,
+}
+
 /// `mean φ(x) − mean φ(y) + penalty` for data `x` and generated `y`.
 pub fn w1_critic_loss(
     phi: &dyn Fn(&Tensor) -> Tensor,
     x: &Tensor,
     y: &Tensor,
     constraint: Constraint,
+    eval: PhiEval,
 ) -> Result<CriticLoss> {
     let (x, y) = (x.detach(), y.detach());
-    let estimate = phi(&y).f_mean(None::<Kind>)? - phi(&x).f_mean(None::<Kind>)?;
-    with_penalty(phi, &x, &y, estimate, constraint)
-}
-
-/// [`w1_critic_loss`] with φ evaluated once on `[y; x]` stacked: the same
-/// value and gradients in about half the operators (one forward and one
-/// backward chain instead of two, larger matrix products). Only for a φ that
-/// treats rows independently (no batch norm), which [`W1Critic::loss`]
-/// checks.
-pub fn w1_critic_loss_stacked(
-    phi: &dyn Fn(&Tensor) -> Tensor,
-    x: &Tensor,
-    y: &Tensor,
-    constraint: Constraint,
-) -> Result<CriticLoss> {
-    let (x, y) = (x.detach(), y.detach());
-    let (nx, ny) = (x.size()[0], y.size()[0]);
-    let both = phi(&Tensor::f_cat(&[&y, &x], 0)?);
-    let estimate = both.f_narrow(0, 0, ny)?.f_mean(None::<Kind>)? - both.f_narrow(0, ny, nx)?.f_mean(None::<Kind>)?;
+    let estimate = match eval {
+        PhiEval::Separate => phi(&y).f_mean(None::<Kind>)? - phi(&x).f_mean(None::<Kind>)?,
+        PhiEval::Stacked => {
+            let (nx, ny) = (x.size()[0], y.size()[0]);
+            let both = phi(&Tensor::f_cat(&[&y, &x], 0)?);
+            both.f_narrow(0, 0, ny)?.f_mean(None::<Kind>)? - both.f_narrow(0, ny, nx)?.f_mean(None::<Kind>)?
+        }
+    };
     with_penalty(phi, &x, &y, estimate, constraint)
 }
 
