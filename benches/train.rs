@@ -172,7 +172,7 @@ fn adam(lr: f64, beta1: f64, beta2: f64) -> AdamConfig {
 /// K = 3.
 fn bench_w1fe_2d(threads: i64, device: Device, reps: usize) {
     // Evaluated once, before training (the first step): the benchmark times epochs.
-    let cfg = RunConfig { step: StepConfig::Euler { eps: 1.0, k: 3 }, ..RunConfig::default() };
+    let cfg = RunConfig { step: StepConfig::euler(1.0, 3), ..RunConfig::default() };
     let mut trainer = Trainer::new(cfg.epochs(1_000_000_000).eval_every(1_000_000_000), device).unwrap();
     trainer.step().unwrap();
     let spec = Spec {

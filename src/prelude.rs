@@ -9,7 +9,7 @@ pub use crate::device::{choose_device, device_name, seed_all};
 pub use crate::error::{Error, Result};
 pub use crate::experiments::{
     AdaptationExperiment, Experiment, ImageGanExperiment, MvGaussianExperiment, OtBenchmarkExperiment,
-    OtMapsExperiment, Report, RingExperiment, RingSummary, TwoDeltaExperiment, W2DecayExperiment,
+    OtMapsExperiment, Report, RingExperiment, RingSummary, TwoDeltaExperiment, W2DecayExperiment, W2PartsExperiment,
 };
 pub use crate::flow::barycentric::exact_w2_flow;
 pub use crate::flow::StepConfig;

@@ -30,6 +30,8 @@ fn malformed_flags_get_one_line_and_exit_2() {
     assert_usage_error(&["run", "adaptation", "--k", "0", "--offline"], "--k");
     assert_usage_error(&["run", "w2-decay", "--eps", "1.5"], "--eps");
     assert_usage_error(&["run", "w2-decay", "--k", "0"], "--k");
+    assert_usage_error(&["run", "w2-parts", "--problems", "moons"], "--problems");
+    assert_usage_error(&["run", "w2-parts", "--lambdas", "-1"], "--lambdas");
 }
 
 #[test]

@@ -64,7 +64,7 @@ fn image_run(source: Distribution, target: Distribution) -> RunConfig {
             net: MlpConfig { in_dim: d, out_dim: 1, hidden: vec![256, 256], ..MlpConfig::default() }.into(),
             constraint: Constraint::Lp { lambda: 10.0 },
         },
-        step: StepConfig::Euler { eps: 1.0, k: 3 },
+        step: StepConfig::euler(1.0, 3),
         ..RunConfig::default()
     };
     cfg.train.epochs = 150;

@@ -124,6 +124,13 @@ fn the_w2_decay_experiment_resumes_to_the_same_summary() {
 }
 
 #[test]
+fn the_w2_parts_experiment_resumes_to_the_same_summary() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = ["--epochs", "6", "--k", "1,3", "--problems", "ring", "--lambdas", "200", "--lrs", "0.001"];
+    killed_and_resumed(tmp.path(), "w2-parts", &args, 4, &["ring/k1", "ring/k3"]);
+}
+
+#[test]
 fn the_image_gan_experiment_resumes_to_the_same_summary() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("cifar");
@@ -301,7 +308,7 @@ fn every_method_and_every_experiment_is_reachable_from_the_cli() {
         assert!(help.contains(&line), "`wgflow run --help` lacks {line:?}");
         assert!(methods.lines().any(|l| l.starts_with(m.name) && l.contains(m.source)), "{}", m.name);
     }
-    assert_eq!(wgflow::experiments::KINDS.len(), 8);
+    assert_eq!(wgflow::experiments::KINDS.len(), 9);
     for kind in wgflow::experiments::KINDS {
         assert!(help.lines().any(|l| l.trim_start().starts_with(kind)), "`wgflow run --help` lacks {kind}");
         let sub = wgflow(&["run", kind, "--help"]);

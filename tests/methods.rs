@@ -190,7 +190,7 @@ fn small(method: &str, seed: u64) -> RunConfig {
     base.train.seed = seed;
     base.critic.net_mut().as_mlp_mut().unwrap().hidden = vec![32, 32];
     base.generator.as_mlp_mut().unwrap().hidden = vec![32, 32];
-    base.step = StepConfig::Euler { eps: 1.0, k: 2 };
+    base.step = StepConfig::euler(1.0, 2);
     preset(method, &base).unwrap()
 }
 

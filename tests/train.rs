@@ -12,7 +12,7 @@ use wgflow::optim::AdamConfig;
 use wgflow::train::{History, Trainer};
 
 fn small(k: usize, seed: u64) -> RunConfig {
-    let mut cfg = RunConfig { step: StepConfig::Euler { eps: 1.0, k }, ..RunConfig::default() };
+    let mut cfg = RunConfig { step: StepConfig::euler(1.0, k), ..RunConfig::default() };
     cfg.train.epochs = 200;
     cfg.train.batch_size = 256;
     cfg.train.critic_iters = 5;
@@ -127,17 +127,17 @@ fn config_round_trips_and_refuses_bad_values() {
     assert_eq!(cfg.train.generator_opt.lr, 1e-4);
     assert_eq!(cfg.train.critic_opt.lr, 1e-4);
     assert_eq!(cfg.generator.as_mlp().unwrap().hidden, vec![128, 128, 128]);
-    assert_eq!(cfg.step, StepConfig::Euler { eps: 1.0, k: 1 });
+    assert_eq!(cfg.step, StepConfig::euler(1.0, 1));
 
     let unknown = text.replace("[train]", "[train]\nepoch = 3");
     let e = RunConfig::from_toml(&unknown, "x.toml").unwrap_err().to_string();
     assert!(e.contains("x.toml") && e.contains("epoch"), "{e}");
 
     let mut bad = cfg.clone();
-    bad.step = StepConfig::Euler { eps: 1.0, k: 0 };
+    bad.step = StepConfig::euler(1.0, 0);
     assert!(bad.validate().unwrap_err().to_string().contains("step.k"));
     let mut bad = cfg.clone();
-    bad.step = StepConfig::Euler { eps: -1.0, k: 1 };
+    bad.step = StepConfig::euler(-1.0, 1);
     assert!(bad.validate().unwrap_err().to_string().contains("step.eps"));
     let mut bad = cfg.clone();
     bad.train.batch_size = 0;

@@ -82,7 +82,7 @@ pub fn preset(name: &str, base: &RunConfig) -> Result<RunConfig> {
     let lp = Constraint::Lp { lambda: 10.0 };
     let gp = Constraint::Gp { lambda: 10.0 };
     let clip = Constraint::Clip { c: 0.01 };
-    let euler = StepConfig::Euler { eps: 1.0, k };
+    let euler = StepConfig::euler(1.0, k);
     let adv = StepConfig::Adversarial { k };
     let (critic, step) = match name {
         "w1fe-lp" => (w1(lp), euler),

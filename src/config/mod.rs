@@ -107,7 +107,7 @@ impl Default for RunConfig {
                 net: MlpConfig::critic_2d().into(),
                 constraint: Constraint::Lp { lambda: 10.0 },
             },
-            step: StepConfig::Euler { eps: 1.0, k: 1 },
+            step: StepConfig::euler(1.0, 1),
             train: TrainConfig::default(),
         }
     }

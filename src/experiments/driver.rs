@@ -177,6 +177,7 @@ pub fn resume_any(out: &Path, epochs: Option<usize>, opts: &DriverOptions) -> Re
         OtMapsExperiment::KIND => go::<OtMapsExperiment>(out, epochs, opts),
         AdaptationExperiment::KIND => go::<AdaptationExperiment>(out, epochs, opts),
         W2DecayExperiment::KIND => go::<W2DecayExperiment>(out, epochs, opts),
+        W2PartsExperiment::KIND => go::<W2PartsExperiment>(out, epochs, opts),
         ImageGanExperiment::KIND => go::<ImageGanExperiment>(out, epochs, opts),
         MvGaussianExperiment::KIND => go::<MvGaussianExperiment>(out, epochs, opts),
         OtBenchmarkExperiment::KIND => go::<OtBenchmarkExperiment>(out, epochs, opts),

@@ -10,6 +10,8 @@
 //! * [`adaptation`]: USPS ↔ MNIST domain adaptation scored by 1-NN accuracy
 //!   (000 Fig. 3, 004 Table 1);
 //! * [`w2_decay`]: the W2 decay of W2-FE against e^{−t} (003 eq. 14);
+//! * [`w2_parts`]: the W2 flow taken apart (exact map, critic only,
+//!   generator only, full W2-FE), per-epoch ratios against 1 − ε;
 //! * [`ot_benchmark`]: the learned W2 maps against maps known exactly,
 //!   d = 2 … 256 (L2-UVP and cos, Korotin et al. 2021);
 //! * [`two_delta`]: the two-delta example of the Wasserstein proximal (002 §2.3);
@@ -37,6 +39,7 @@ pub mod ot_maps;
 pub mod ring;
 pub mod two_delta;
 pub mod w2_decay;
+pub mod w2_parts;
 
 pub use adaptation::AdaptationExperiment;
 pub use driver::{
@@ -50,6 +53,7 @@ pub use ot_maps::OtMapsExperiment;
 pub use ring::{RingExperiment, RingSummary};
 pub use two_delta::TwoDeltaExperiment;
 pub use w2_decay::W2DecayExperiment;
+pub use w2_parts::W2PartsExperiment;
 
 use crate::config::RunConfig;
 use crate::error::Result;
@@ -100,6 +104,7 @@ pub const KINDS: &[&str] = &[
     OtMapsExperiment::KIND,
     AdaptationExperiment::KIND,
     W2DecayExperiment::KIND,
+    W2PartsExperiment::KIND,
     ImageGanExperiment::KIND,
     MvGaussianExperiment::KIND,
     OtBenchmarkExperiment::KIND,

@@ -46,8 +46,8 @@ pub fn dataset(name: &str) -> Result<(Toy, Toy)> {
     })
 }
 
-/// The methods of 004 Fig. 2, plus W2-FE.
-pub const DEFAULT_METHODS: &[&str] = &["w2gan", "w2fe", "wgan-lp", "wgan-gp", "baryot-l2"];
+/// The methods of 004 Fig. 2, plus both W2-FE presets (Seguy's dual and W2GAN's critic).
+pub const DEFAULT_METHODS: &[&str] = &["w2gan", "w2fe", "w2fe-w2gan", "wgan-lp", "wgan-gp", "baryot-l2"];
 
 /// The three problems.
 pub const DEFAULT_DATASETS: &[&str] = &["four-gaussians", "checkerboard", "spiral"];

@@ -59,6 +59,17 @@ pub struct DecaySummary {
     pub runs: Vec<DecayRun>,
 }
 
+/// The sampling floor of a run: the exact W2 between its fixed target
+/// sample and an independent one of the same size (a fresh trainer draws the
+/// same fixed sample).
+pub fn sampling_floor(cfg: &RunConfig, device: Device) -> Result<f64> {
+    let fixed_x = Trainer::new(cfg.clone(), device)?.fixed_samples().1.shallow_clone();
+    let mut other = cfg.target.build(cfg.train.seed.wrapping_add(7919), device)?;
+    crate::device::seed_all(cfg.train.seed.wrapping_add(7919));
+    let x = other.sample(cfg.train.eval_size, device)?;
+    emd::wasserstein(&x, &fixed_x, 2)
+}
+
 /// The rate r of `ratio ≈ e^{−rt}`: least squares of `−log ratio` on t
 /// through the origin, over points with `w2 > 2·floor` (and t > 0).
 pub fn fitted_rate(t: &[f64], w2: &[f64], floor: f64) -> Option<f64> {
@@ -158,7 +169,7 @@ impl W2DecayExperiment {
         if !(self.eps > 0.0 && self.eps <= 1.0) {
             return Err(Error::config("eps", format!("the Euler step must be in (0, 1], got {}", self.eps)));
         }
-        Ok(preset("w2fe", &self.base)?.step(StepConfig::Euler { eps: self.eps, k }).eval_every(1))
+        Ok(preset("w2fe", &self.base)?.step(StepConfig::euler(self.eps, k)).eval_every(1))
     }
 }
 
@@ -194,14 +205,7 @@ impl Experiment for W2DecayExperiment {
 
     fn summarise(&self, _ctx: &(), runs: &[FinishedRun], device: Device) -> Result<DecaySummary> {
         let first = runs.first().ok_or_else(|| Error::input("no runs to summarise"))?;
-        // The sampling floor: the fixed target sample against an independent
-        // one of the same size (a fresh trainer draws the same fixed sample).
-        let cfg = &first.spec.config;
-        let fixed_x = Trainer::new(cfg.clone(), device)?.fixed_samples().1.shallow_clone();
-        let mut other = cfg.target.build(cfg.train.seed.wrapping_add(7919), device)?;
-        crate::device::seed_all(cfg.train.seed.wrapping_add(7919));
-        let x = other.sample(cfg.train.eval_size, device)?;
-        let floor = emd::wasserstein(&x, &fixed_x, 2)?;
+        let floor = sampling_floor(&first.spec.config, device)?;
         let runs = runs
             .iter()
             .map(|r| {

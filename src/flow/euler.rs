@@ -44,6 +44,32 @@ pub fn persistent_fit(
     Ok(last)
 }
 
+/// Optimizer steps of [`fit_loss`] between `generator(z)` and `targets`
+/// until the residual `Σ_i |G(z_i) − ζ_i|² / Σ_i |ζ_i − y_i|²` is at most
+/// `tol` (checked before each step), at most `max_k` steps; `y` are the
+/// particles the targets were moved from. Returns the last loss and the
+/// number of steps taken. Each check reads the loss back from the device.
+pub fn fit_to_tolerance(
+    generator: &dyn Fn(&Tensor) -> Tensor,
+    opt: &mut Adam,
+    z: &Tensor,
+    y: &Tensor,
+    targets: &Tensor,
+    tol: f64,
+    max_k: usize,
+) -> Result<(Tensor, usize)> {
+    let step = fit_loss(y, targets)?.double_value(&[]);
+    let mut last = Tensor::f_zeros([], (targets.kind(), targets.device()))?;
+    for taken in 0..max_k {
+        let before = tch::no_grad(|| fit_loss(&generator(z), targets))?;
+        if before.double_value(&[]) <= tol * step {
+            return Ok((before, taken));
+        }
+        last = opt.minimise(|| fit_loss(&generator(z), targets))?;
+    }
+    Ok((last, max_k))
+}
+
 /// Prop. 4.1 (000) and its W2 analogue (003) checked on a model: the
 /// parameter gradient of the K = 1 fit to the Euler targets `y − ε∇φ(y)`
 /// against `2ε` times the gradient of the adversarial generator loss

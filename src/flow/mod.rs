@@ -28,7 +28,19 @@ pub enum StepConfig {
     /// W1-FE (000 Algorithm 1): targets `ζ = y − ε∇φ(y)` on a detached batch,
     /// then `k` optimizer steps of `mean_i |ζ_i − G(z_i)|²` on the same `z`.
     /// `k = 1` is the WGAN generator step (000 Prop. 4.1).
-    Euler { eps: f64, k: usize },
+    ///
+    /// With `tol`, the fit stops as soon as the residual
+    /// `Σ_i |G(z_i) − ζ_i|² / Σ_i |ζ_i − y_i|²` is at most `tol`, after at
+    /// most `k` steps: the generator then lands within `tol` of its targets,
+    /// so ε is flow time (the papers' fixed-K Adam fit is invariant to the
+    /// scale of its loss, so there a larger ε does not move the generator
+    /// further). `None`, the default, is the papers' fit.
+    Euler {
+        eps: f64,
+        k: usize,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tol: Option<f64>,
+    },
     /// The WGAN generator loss `mean φ(G(z))` minimised `k` times on the same
     /// batch: `k = 1` is plain WGAN, `k > 1` the naive persistent baseline of 001.
     Adversarial { k: usize },
@@ -58,6 +70,12 @@ impl StepConfig {
             StepConfig::Proximal { iters, .. } | StepConfig::SemiBackward { iters, .. } => iters,
             StepConfig::Barycentric { .. } => 1,
         }
+    }
+
+    /// The forward-Euler step with time step `eps` and `k` fit steps (the
+    /// papers' fit, no tolerance).
+    pub fn euler(eps: f64, k: usize) -> StepConfig {
+        StepConfig::Euler { eps, k, tol: None }
     }
 
     /// The same step with its K (or ℓ) replaced.
@@ -93,6 +111,9 @@ impl StepConfig {
         match self {
             StepConfig::Euler { eps, .. } if !(eps.is_finite() && *eps > 0.0) => {
                 Err(Error::config(format!("{field}.eps"), format!("the time step ε must be > 0, got {eps}")))
+            }
+            StepConfig::Euler { tol: Some(t), .. } if !(t.is_finite() && *t > 0.0 && *t < 1.0) => {
+                Err(Error::config(format!("{field}.tol"), format!("the fit tolerance must be in (0, 1), got {t}")))
             }
             StepConfig::Proximal { h, .. } | StepConfig::SemiBackward { h, .. } if h.is_nan() || *h <= 0.0 => {
                 Err(Error::config(format!("{field}.h"), format!("the proximal step h must be > 0, got {h}")))

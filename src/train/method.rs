@@ -55,7 +55,7 @@ pub struct SbePotential {
 
 /// A method's generator step with its state. See the [module docs](self).
 pub enum GeneratorStep {
-    Euler { eps: f64, k: usize },
+    Euler { eps: f64, k: usize, tol: Option<f64> },
     Adversarial { k: usize },
     Proximal { h: f64, iters: usize, prev: FrozenGenerator },
     SemiBackward { h: f64, iters: usize, potential_iters: usize, prev: FrozenGenerator, potential: Box<SbePotential> },
@@ -96,7 +96,7 @@ impl GeneratorStep {
     /// copy is built last, so its draws change no later draw.
     pub fn new(cfg: &RunConfig, g_vs: &nn::VarStore, device: Device) -> Result<Self> {
         Ok(match &cfg.step {
-            StepConfig::Euler { eps, k } => GeneratorStep::Euler { eps: *eps, k: *k },
+            StepConfig::Euler { eps, k, tol } => GeneratorStep::Euler { eps: *eps, k: *k, tol: *tol },
             StepConfig::Adversarial { k } => GeneratorStep::Adversarial { k: *k },
             StepConfig::Proximal { h, iters } => {
                 GeneratorStep::Proximal { h: *h, iters: *iters, prev: FrozenGenerator::new(cfg, g_vs, device)? }
@@ -176,13 +176,16 @@ impl GeneratorStep {
             }
         };
         let loss = match self {
-            GeneratorStep::Euler { eps, k } => {
+            GeneratorStep::Euler { eps, k, tol } => {
                 let z = source.sample(n, device)?;
                 let y = tch::no_grad(|| gen(&z));
                 watch.push("generator", "generated samples", &y)?;
                 let targets = euler::euler_targets(&potential, &y, *eps)?;
                 watch.push("generator", "moved particles", &targets)?;
-                euler::persistent_fit(&gen, opt, &z, &targets, *k)?
+                match tol {
+                    None => euler::persistent_fit(&gen, opt, &z, &targets, *k)?,
+                    Some(tol) => euler::fit_to_tolerance(&gen, opt, &z, &y, &targets, *tol, *k)?.0,
+                }
             }
             GeneratorStep::Adversarial { k } => {
                 let z = source.sample(n, device)?;

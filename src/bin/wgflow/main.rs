@@ -1,7 +1,7 @@
 //! The `wgflow` command line.
 //!
 //! ```text
-//! wgflow run ring|ot-maps|adaptation|w2-decay|image-gan|mv-gaussian|two-delta [flags]   (`wgflow run EXPERIMENT --help`)
+//! wgflow run ring|ot-maps|adaptation|w2-decay|w2-parts|image-gan|mv-gaussian|two-delta [flags]   (`wgflow run EXPERIMENT --help`)
 //! wgflow run --config run.toml --out runs/x [--method M] [--k K] [--checkpoint-every N] [--on-divergence stop|continue]
 //! wgflow run --resume runs/x [--epochs N]
 //! wgflow methods

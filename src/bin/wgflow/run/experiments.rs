@@ -9,7 +9,7 @@ use wgflow::data::{Dataset, PairFamily};
 use wgflow::experiments::image_gan::{FidSpec, FidWeights};
 use wgflow::experiments::{
     AdaptationExperiment, DataSource, Experiment, ImageGanExperiment, MvGaussianExperiment, OtBenchmarkExperiment,
-    OtMapsExperiment, RingExperiment, TwoDeltaExperiment, W2DecayExperiment,
+    OtMapsExperiment, RingExperiment, TwoDeltaExperiment, W2DecayExperiment, W2PartsExperiment,
 };
 use wgflow::Error;
 
@@ -23,6 +23,8 @@ pub enum ExperimentCmd {
     Adaptation(AdaptationArgs),
     /// W2-FE's W2 decay against e^(−t) (003 eq. 14), for several K.
     W2Decay(W2DecayArgs),
+    /// The W2 flow taken apart: exact map, critic only, generator only and full W2-FE, per-epoch ratios against 1 − ε.
+    W2Parts(W2PartsArgs),
     /// DCGAN image generation scored by FID or pixel W2 against epochs and seconds (001, 002 Fig. 2, 4, 5).
     ImageGan(ImageGanArgs),
     /// From the Gaussian fitted to a digit set to the digits: W2GAN against Barycentric-OT (004 §6.2, Fig. 5).
@@ -136,7 +138,7 @@ pub struct RingArgs {
 #[derive(clap::Args, Debug)]
 pub struct OtMapsArgs {
     /// Methods to compare, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "w2gan,w2fe,wgan-lp,wgan-gp,baryot-l2")]
+    #[arg(long, value_delimiter = ',', default_value = "w2gan,w2fe,w2fe-w2gan,wgan-lp,wgan-gp,baryot-l2")]
     methods: Vec<String>,
     /// Problems, comma-separated: four-gaussians, checkerboard, spiral.
     #[arg(long, value_delimiter = ',', default_value = "four-gaussians,checkerboard,spiral")]
@@ -173,6 +175,30 @@ pub struct W2DecayArgs {
     /// The Euler step ε (flow time per epoch), in (0, 1].
     #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
     eps: f64,
+    #[command(flatten)]
+    common: CommonArgs,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct W2PartsArgs {
+    /// Problems, comma-separated: ring, four-gaussians, checkerboard, spiral.
+    #[arg(long, value_delimiter = ',', default_value = "ring,four-gaussians")]
+    problems: Vec<String>,
+    /// Persistency levels of the generator-only part and of W2-FE, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,10,50", allow_negative_numbers = true)]
+    k: Vec<usize>,
+    /// Penalty weights λ of the critic-only part, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "20,200,2000", allow_negative_numbers = true)]
+    lambdas: Vec<f64>,
+    /// Generator learning rates of the generator-only part, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "0.0001,0.001", allow_negative_numbers = true)]
+    lrs: Vec<f64>,
+    /// The Euler step ε, in (0, 1).
+    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
+    eps: f64,
+    /// Critic steps per epoch (S) of the critic-only part and of W2-FE [default: 20].
+    #[arg(long)]
+    critic_iters: Option<usize>,
     #[command(flatten)]
     common: CommonArgs,
 }
@@ -311,6 +337,24 @@ pub fn run(cmd: ExperimentCmd) -> wgflow::Result<()> {
             let mut exp = W2DecayExperiment::new().ks(a.k);
             exp.eps = a.eps;
             a.common.drive(exp, &[("eps", "--eps")])
+        }
+        ExperimentCmd::W2Parts(a) => {
+            let mut exp = W2PartsExperiment::new().ks(a.k).lambdas(a.lambdas).lrs(a.lrs);
+            exp.problems = a.problems;
+            exp.eps = a.eps;
+            if let Some(s) = a.critic_iters {
+                exp.base.train.critic_iters = s;
+            }
+            a.common.drive(
+                exp,
+                &[
+                    ("eps", "--eps"),
+                    ("problems", "--problems"),
+                    ("ks", "--k"),
+                    ("lambdas", "--lambdas"),
+                    ("lrs", "--lrs"),
+                ],
+            )
         }
         ExperimentCmd::ImageGan(a) => {
             let dataset = Dataset::from_name(&a.dataset).map_err(flags(&[("dataset", "--dataset")]))?;
