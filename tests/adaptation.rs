@@ -9,6 +9,7 @@ mod common;
 use common::rng_lock;
 
 use tch::Device;
+use wgflow::critic::CriticConfig as WCritic;
 use wgflow::data::synthetic::write_shifted_digit_domains;
 use wgflow::data::Dataset;
 use wgflow::experiments::adaptation::AdaptationExperiment;
@@ -82,6 +83,16 @@ fn persistency_levels_name_the_runs_and_reach_the_step() {
     let (g, d) = (cfg.generator.as_mlp().unwrap(), cfg.critic.net().as_mlp().unwrap());
     assert_eq!((&g.hidden, &d.hidden), (&vec![200, 500], &vec![200, 500]));
     assert_eq!((g.in_dim, g.tanh_scale), (256, Some(2.0)));
+    // W2GAN's critic in domain adaptation (004 App. 8.9.2–8.9.3, exp_da):
+    // λ_ineq = λ_eq = λ_ε = 10, not the 2D experiments' 200 / 200 / 0.
+    for m in ["w2gan", "w2fe-w2gan"] {
+        let WCritic::W2 { penalty, .. } = exp.config_for(m, 1).unwrap().critic else { panic!("{m}: not a W2 critic") };
+        assert_eq!((penalty.lambda_ineq, penalty.lambda_eq, penalty.lambda_eps), (10.0, 10.0, 10.0), "{m}");
+        assert!(penalty.interp && penalty.eq_phi && penalty.eq_psi, "{m}");
+    }
+    // Barycentric-OT keeps Seguy's dual with its own λ.
+    let WCritic::W2 { penalty, .. } = exp.config_for("baryot-l2", 1).unwrap().critic else { panic!("baryot-l2") };
+    assert_eq!((penalty.lambda_eq, penalty.lambda_eps), (0.0, 0.0));
     exp.ks = vec![0];
     assert!(exp.validate().unwrap_err().to_string().contains('k'));
 }

@@ -17,6 +17,7 @@
 
 use super::{check_ks, check_methods, grid_runs, to_strings, DataSource, Experiment, FinishedRun, Report, RunSpec};
 use crate::config::{preset, RunConfig};
+use crate::critic::{CriticConfig, PsiParam, W2Penalty};
 use crate::data::{DataSpec, Dataset, Distribution, Split};
 use crate::error::{Error, Result};
 use crate::metrics::knn::{transported_accuracy, OneNn};
@@ -240,7 +241,14 @@ impl AdaptationExperiment {
             .k(k);
         // Barycentric-OT learns its dual on source and target for half the
         // epochs (the preset's dual_epochs), then the map.
-        preset(m, &base)
+        let mut cfg = preset(m, &base)?;
+        if let CriticConfig::W2 { psi: PsiParam::Reparam, penalty, .. } = &mut cfg.critic {
+            // W2GAN's critic (w2gan, w2fe-w2gan): 004 App. 8.9.2–8.9.3 and the
+            // authors' `exp_da` options set λ_ineq = λ_eq = λ_ε = 10 (the 2D
+            // experiments' 200 and no ε term are the preset's).
+            *penalty = W2Penalty { lambda_ineq: 10.0, lambda_eq: 10.0, lambda_eps: 10.0, ..*penalty };
+        }
+        Ok(cfg)
     }
 
     /// Loads what the evaluation needs: the source training images and the
