@@ -127,6 +127,7 @@ fn paper_notebooks_are_committed_executed_with_their_claims_table() {
         "notebooks/02-w2fe.ipynb",
         "notebooks/03-w2gan.ipynb",
         "notebooks/04-wasserstein-proximal.ipynb",
+        "notebooks/05-ot-benchmark.ipynb",
     ];
     let (code, out) = check(&paths);
     assert_eq!(code, 0, "{out}");
