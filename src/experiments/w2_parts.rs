@@ -17,8 +17,11 @@
 //!   ([`exact_w2_flow`]);
 //! * **(B) critic only**: the particles moved by `ζ = y − ε∇φ(y)`, φ the
 //!   `w2fe` preset's critic (Seguy's L2 dual, ψ independent) with penalty
-//!   weight λ, trained `train.critic_iters` steps per epoch on the current
-//!   particles and `x` (warm-started from the last epoch). It also reports
+//!   weight λ, trained `train.critic_iters` steps per epoch (warm-started
+//!   from the last epoch) as the trainer trains it: each step pairs a fresh
+//!   batch of the target distribution with the current particles in a fresh
+//!   order (pairing the fixed samples row by row would penalise the dual's
+//!   constraint on the same 512 pairs only). It also reports
 //!   the **alignment** `Σ_i ⟨−∇φ(y_i), x_σ(i) − y_i⟩ / Σ_i |x_σ(i) − y_i|²`:
 //!   1 when the critic's step is the exact one, below 1 when it falls short;
 //! * **(C) generator only**: the generator (the full run's initial weights)
@@ -307,6 +310,8 @@ impl W2PartsExperiment {
             }
             other => other,
         };
+        // Fresh target batches, as the trainer draws them.
+        let mut target = cfg.target.build(cfg.train.seed.wrapping_mul(2).wrapping_add(2), device)?;
         crate::device::seed_all(cfg.train.seed.wrapping_add(1));
         let vs = nn::VarStore::new(device);
         let critic = Critic::new(&(vs.root() / "critic"), &critic_cfg)?;
@@ -318,8 +323,14 @@ impl W2PartsExperiment {
             if n == cfg.train.epochs {
                 break;
             }
+            let m = y.size()[0];
             for _ in 0..cfg.train.critic_iters {
-                let _ = opt.minimise(|| Ok(critic.loss(&x, &y)?.loss))?;
+                // A fresh target batch against the particles in a fresh
+                // order: the dual's constraint is penalised on new pairs
+                // every step, as in training.
+                let xb = target.sample(m, device)?;
+                let yb = y.f_index_select(0, &Tensor::f_randperm(m, (Kind::Int64, device))?)?;
+                let _ = opt.minimise(|| Ok(critic.loss(&xb, &yb)?.loss))?;
             }
             let phi = |t: &Tensor| critic.generator_potential(t);
             let g = gradient(&phi, &y, false)?;
