@@ -139,6 +139,16 @@ fn config_round_trips_and_refuses_bad_values() {
     let mut bad = cfg.clone();
     bad.step = StepConfig::euler(-1.0, 1);
     assert!(bad.validate().unwrap_err().to_string().contains("step.eps"));
+    // A fit tolerance reads from TOML, round-trips, and must be in (0, 1);
+    // without one the config writes no `tol` (old run directories read as before).
+    assert!(!cfg.to_toml().unwrap().contains("tol"));
+    let with_tol = text.replace("[step]", "[step]\ntol = 0.1");
+    let t = RunConfig::from_toml(&with_tol, "t.toml").unwrap();
+    assert!(matches!(t.step, StepConfig::Euler { tol: Some(v), .. } if v == 0.1), "{:?}", t.step);
+    assert_eq!(RunConfig::from_toml(&t.to_toml().unwrap(), "t.toml").unwrap().step, t.step);
+    let mut bad = cfg.clone();
+    bad.step = StepConfig::Euler { eps: 1.0, k: 10, tol: Some(1.5) };
+    assert!(bad.validate().unwrap_err().to_string().contains("step.tol"));
     let mut bad = cfg.clone();
     bad.train.batch_size = 0;
     assert!(bad.validate().unwrap_err().to_string().contains("train.batch_size"));
