@@ -48,7 +48,9 @@ pub fn persistent_fit(
 /// until the residual `Σ_i |G(z_i) − ζ_i|² / Σ_i |ζ_i − y_i|²` is at most
 /// `tol` (checked before each step), at most `max_k` steps; `y` are the
 /// particles the targets were moved from. Returns the last loss and the
-/// number of steps taken. Each check reads the loss back from the device.
+/// number of steps taken. Each check is one more forward pass, without
+/// gradient (in a generator with batch norm it also moves the running
+/// statistics), and reads the loss back from the device.
 pub fn fit_to_tolerance(
     generator: &dyn Fn(&Tensor) -> Tensor,
     opt: &mut Adam,
