@@ -298,12 +298,18 @@ impl W2PartsExperiment {
         Ok(preset("w2fe", &base)?.step(StepConfig::euler(self.eps, k)).eval_every(1))
     }
 
-    /// (B) on `problem` with penalty weight `lambda`: W2 and alignment.
-    fn critic_only(&self, problem: &str, lambda: f64, device: Device) -> Result<PartCurve> {
-        let cfg = self.config_for(problem, 1)?;
-        let start = Trainer::new(cfg.clone(), device)?;
-        let x = start.fixed_samples().1.shallow_clone();
-        let mut y = start.generate(start.fixed_samples().0);
+    /// (B) on `problem` (run config `cfg`) with penalty weight `lambda`,
+    /// from the particles `y0` towards the target sample `x`: W2 and
+    /// alignment.
+    fn critic_only(
+        &self,
+        problem: &str,
+        cfg: &RunConfig,
+        (y0, x): (&Tensor, &Tensor),
+        lambda: f64,
+        device: Device,
+    ) -> Result<PartCurve> {
+        let mut y = y0.shallow_clone();
         let critic_cfg = match cfg.critic.clone() {
             CriticConfig::W2 { net, psi_net, psi, .. } => {
                 CriticConfig::W2 { net, psi_net, psi, penalty: W2Penalty::seguy(Regularisation::L2, lambda) }
@@ -318,7 +324,7 @@ impl W2PartsExperiment {
         let mut opt = Adam::new(vs.trainable_variables(), cfg.train.critic_opt)?;
         let (mut w2, mut align) = (vec![], vec![]);
         for n in 0..=cfg.train.epochs {
-            let (w, x_sigma) = assignment_step(&y, &x)?;
+            let (w, x_sigma) = assignment_step(&y, x)?;
             w2.push(w);
             if n == cfg.train.epochs {
                 break;
@@ -422,14 +428,17 @@ impl Experiment for W2PartsExperiment {
     fn summarise(&self, _ctx: &(), runs: &[FinishedRun], device: Device) -> Result<W2PartsSummary> {
         let (mut floors, mut curves) = (vec![], vec![]);
         for p in &self.problems {
-            floors.push((p.clone(), super::w2_decay::sampling_floor(&self.config_for(p, 1)?, device)?));
             let cfg = self.config_for(p, 1)?;
+            floors.push((p.clone(), super::w2_decay::sampling_floor(&cfg, device)?));
+            // Every part starts from the initial generator's output on the
+            // fixed sample, against the fixed target sample.
             let start = Trainer::new(cfg.clone(), device)?;
-            let y0 = start.generate(start.fixed_samples().0);
-            let (_, w2) = exact_w2_flow(&y0, start.fixed_samples().1, self.eps, cfg.train.epochs)?;
+            let (z, x) = start.fixed_samples();
+            let y0 = start.generate(z);
+            let (_, w2) = exact_w2_flow(&y0, x, self.eps, cfg.train.epochs)?;
             curves.push(PartCurve { problem: p.clone(), part: Part::Exact, w2, extra: vec![] });
             for &lambda in &self.lambdas {
-                curves.push(self.critic_only(p, lambda, device)?);
+                curves.push(self.critic_only(p, &cfg, (&y0, x), lambda, device)?);
             }
             for &k in &self.ks {
                 for &lr in &self.lrs {
