@@ -68,3 +68,12 @@ pub(crate) fn same_shape(a: &tch::Tensor, b: &tch::Tensor, what: &str) -> Result
     }
     Ok(())
 }
+
+/// Whether no value of `values` repeats (for the checks of seed and
+/// persistency lists).
+pub(crate) fn all_distinct<T: Ord + Clone>(values: &[T]) -> bool {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    sorted.len() == values.len()
+}

@@ -264,10 +264,7 @@ pub(crate) fn check_ks(ks: &[usize], field: &str, allow_empty: bool) -> Result<(
     if let Some(pos) = ks.iter().position(|&k| k == 0) {
         return Err(Error::config(field, format!("persistency levels must be ≥ 1 (entry {} is 0)", pos + 1)));
     }
-    let mut seen = ks.to_vec();
-    seen.sort_unstable();
-    seen.dedup();
-    if seen.len() != ks.len() {
+    if !crate::error::all_distinct(ks) {
         return Err(Error::config(field, "persistency levels must be distinct"));
     }
     Ok(())

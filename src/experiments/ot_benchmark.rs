@@ -397,10 +397,7 @@ impl Experiment for OtBenchmarkExperiment {
         if self.test_size < 512 {
             return Err(Error::config("test_size", format!("must be ≥ 512, got {}", self.test_size)));
         }
-        let mut seeds = self.seeds.clone();
-        seeds.sort_unstable();
-        seeds.dedup();
-        if seeds.len() != self.seeds.len() {
+        if !crate::error::all_distinct(&self.seeds) {
             return Err(Error::config("seeds", format!("must be distinct, got {:?}", self.seeds)));
         }
         Ok(())

@@ -43,10 +43,7 @@ pub fn parse_seeds(s: &str) -> Result<Vec<u64>> {
     if seeds.is_empty() {
         return Err(bad(format!("`{s}` gives no seeds")));
     }
-    let mut sorted = seeds.clone();
-    sorted.sort_unstable();
-    sorted.dedup();
-    if sorted.len() != seeds.len() {
+    if !crate::error::all_distinct(&seeds) {
         return Err(bad("seeds must be distinct".into()));
     }
     Ok(seeds)
@@ -59,10 +56,7 @@ impl Sweep {
         if ks.is_empty() || ks.contains(&0) {
             return Err(Error::config("ks", "give persistency levels ≥ 1"));
         }
-        let mut distinct = ks.to_vec();
-        distinct.sort_unstable();
-        distinct.dedup();
-        if distinct.len() != ks.len() {
+        if !crate::error::all_distinct(ks) {
             return Err(Error::config("ks", "persistency levels must be distinct"));
         }
         let named: Vec<(String, RunConfig)> = if methods.is_empty() {
