@@ -163,6 +163,12 @@ fn dcgan_runs_on_the_cifar_standin_and_pixel_w2_falls() {
     assert_eq!((gan.train.critic_opt.lr, gan.train.critic_iters, gan.source.dim().unwrap()), (2e-4, 1, 100));
     let w1 = exp.config_for("wgan-gp", None).unwrap();
     assert_eq!((w1.train.critic_opt.beta1, w1.train.critic_iters, w1.source.dim().unwrap()), (0.5, 5, 128));
+    // SBE takes 002 App. G's: Adam 2e-4, β = (0.1, 0.999) for all three
+    // networks, latent 100, five critic steps.
+    let sbe = exp.config_for("sbe", None).unwrap();
+    let (g, d) = (sbe.train.generator_opt, sbe.train.critic_opt);
+    assert_eq!((g.lr, g.beta1, g.beta2, d.lr, d.beta1, d.beta2), (2e-4, 0.1, 0.999, 2e-4, 0.1, 0.999));
+    assert_eq!((sbe.train.critic_iters, sbe.source.dim().unwrap()), (5, 100));
     for f in ["summary.md", "summary.json", "score-epochs.svg", "score-seconds.svg", "w1fe-gp/samples.png"] {
         assert!(tmp.path().join("out").join(f).is_file(), "{f}");
     }

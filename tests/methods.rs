@@ -9,12 +9,13 @@ use tch::{nn, Device, Kind, Tensor};
 use wgflow::config::RunConfig;
 use wgflow::config::{preset, METHODS};
 use wgflow::critic::gan::{GanCritic, GanLoss};
-use wgflow::critic::w2::{ineq_term, W2Critic};
-use wgflow::critic::{Critic, CriticConfig, PsiParam, Regularisation, W2Penalty};
+use wgflow::critic::w2::{ineq_term, interpolated_points, W2Critic};
+use wgflow::critic::{Critic, CriticConfig, InterpPairs, PsiParam, Regularisation, W2Penalty};
+use wgflow::data::{Distribution, NormalSpec};
 use wgflow::flow::barycentric::{barycentric_loss, discrete_ot_map, map_error, plan_weights};
 use wgflow::flow::euler::{euler_targets, fit_loss};
 use wgflow::flow::proximal::{proximal_term, sbe_potential_objective};
-use wgflow::flow::StepConfig;
+use wgflow::flow::{SbeReading, StepConfig};
 use wgflow::nets::{Init, Mlp, MlpConfig, NetConfig};
 use wgflow::train::Trainer;
 
@@ -85,6 +86,7 @@ fn w2_equality_penalty_matches_hand_formula() {
         regularisation: Regularisation::L2,
         lambda_ineq: 0.0,
         interp: false,
+        interp_pairs: InterpPairs::Independent,
         lambda_eq: 3.0,
         eq_phi: true,
         eq_psi: false,
@@ -135,6 +137,72 @@ fn w2_inequality_terms_and_reparametrisation() {
     );
     let x = t2(&[[1.0, 1.0], [2.0, -1.0]]);
     assert_eq!(vecf(&critic.psi(&x)), vec![-3.0 + 0.75, 0.0 + 1.25]);
+}
+
+/// For each row of `pts`, the indices `j` whose segment `[y_j, x_j]` holds it.
+fn segments_holding(pts: &Tensor, x: &Tensor, y: &Tensor) -> Vec<Vec<usize>> {
+    let (p, x, y) = (
+        Vec::<Vec<f64>>::try_from(pts).unwrap(),
+        Vec::<Vec<f64>>::try_from(x).unwrap(),
+        Vec::<Vec<f64>>::try_from(y).unwrap(),
+    );
+    p.iter()
+        .map(|q| {
+            (0..x.len())
+                .filter(|&j| {
+                    let (d, r) = ([x[j][0] - y[j][0], x[j][1] - y[j][1]], [q[0] - y[j][0], q[1] - y[j][1]]);
+                    let len2 = d[0] * d[0] + d[1] * d[1];
+                    let along = d[0] * r[0] + d[1] * r[1];
+                    (d[0] * r[1] - d[1] * r[0]).abs() < 1e-9 * len2.max(1.0) && (-1e-9..=len2 + 1e-9).contains(&along)
+                })
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn w2gan_interpolates_pair_as_the_paper_by_default_and_as_the_code_on_request() {
+    let _rng = rng_lock();
+    tch::manual_seed(3);
+    let n = 256;
+    let x = Tensor::randn([n, 2], (Kind::Double, Device::Cpu));
+    let y = Tensor::randn([n, 2], (Kind::Double, Device::Cpu)) * 2.0 + 1.0;
+    let own = |holders: &[Vec<usize>]| holders.iter().enumerate().filter(|(i, h)| h.contains(i)).count();
+    // The authors' code: x̃_i and ỹ_i both on the segment of pair i.
+    let (yt, xt) = interpolated_points(&x, &y, InterpPairs::Same).unwrap();
+    assert_eq!(own(&segments_holding(&yt, &x, &y)), n as usize);
+    assert_eq!(own(&segments_holding(&xt, &x, &y)), n as usize);
+    // 004 §8.6 / Alg. 1: ỹ_i on pair i's segment, x̃_i on another pair's;
+    // a uniform permutation fixes one row on average.
+    let (yt, xt) = interpolated_points(&x, &y, InterpPairs::Independent).unwrap();
+    assert_eq!(own(&segments_holding(&yt, &x, &y)), n as usize);
+    let holders = segments_holding(&xt, &x, &y);
+    assert!(own(&holders) <= 6, "{} of {n} x̃ rows on their own pair's segment", own(&holders));
+    // Every x̃ lies on exactly one pair's segment, and the pairs used are a permutation.
+    let mut used: Vec<usize> = holders
+        .iter()
+        .map(|h| {
+            assert_eq!(h.len(), 1, "x̃ on {} segments", h.len());
+            h[0]
+        })
+        .collect();
+    used.sort_unstable();
+    assert_eq!(used, (0..n as usize).collect::<Vec<_>>());
+    // The default and every preset with interpolation follow the paper; a
+    // saved config from before the choice existed reads as the code's.
+    assert_eq!(W2Penalty::default().interp_pairs, InterpPairs::Independent);
+    let base = RunConfig::default();
+    for m in ["w2gan", "w2fe-w2gan"] {
+        match preset(m, &base).unwrap().critic {
+            CriticConfig::W2 { penalty, .. } => assert_eq!(penalty.interp_pairs, InterpPairs::Independent, "{m}"),
+            other => panic!("{m}: {other:?}"),
+        }
+    }
+    let mut table = toml::to_string(&W2Penalty::default()).unwrap();
+    assert!(table.contains("interp_pairs = \"independent\""), "{table}");
+    table = table.lines().filter(|l| !l.starts_with("interp_pairs")).collect::<Vec<_>>().join("\n");
+    let old: W2Penalty = toml::from_str(&table).unwrap();
+    assert_eq!(old.interp_pairs, InterpPairs::Same);
 }
 
 fn tiny_generator(vs: &nn::VarStore) -> Mlp {
@@ -202,6 +270,51 @@ fn trained(cfg: RunConfig) -> Trainer {
     let mut t = Trainer::new(cfg, Device::Cpu).unwrap();
     t.fit(&mut []).unwrap();
     t
+}
+
+/// 002 Algorithm 2 read literally: in outer iteration k the anchor
+/// `g_{θ^{k−1}}` is the generator as the phase begins, so Φ_p's objective has
+/// no `Φ_p(g_θ) − Φ_p(g_{θ^{k−1}})` part and, for a linear Φ_p(x) = a·x + b,
+/// reduces to `−|a|²/(2h)`: Φ_p never sees where the generator goes. With
+/// the anchor lagged one phase (the earlier reading) it does.
+#[test]
+fn sbe_anchor_is_the_generator_as_the_phase_begins() {
+    let _rng = rng_lock();
+    let potential_after = |reading: SbeReading, target_std: f64| {
+        let mut cfg = small("sbe", 4);
+        cfg.train.epochs = 6;
+        // A target far narrower or far wider than the generator's first
+        // samples: the generator moves inwards or outwards. Φ_p's optimizer
+        // shares the generator's settings (App. G); a large step makes the
+        // generator's motion large against Φ_p's initial slope.
+        cfg.target = Distribution::Normal(NormalSpec { normal: vec![2], std: target_std });
+        cfg.train.generator_opt.lr = 0.05;
+        if let StepConfig::SemiBackward { potential, reading: r, .. } = &mut cfg.step {
+            *potential =
+                MlpConfig { hidden: vec![], out_dim: 1, init: Init::Normal { std: 0.5 }, ..MlpConfig::default() }
+                    .into();
+            *r = reading;
+        }
+        let t = trained(cfg);
+        let (_, vs) = t.method().stores().into_iter().find(|(p, _)| *p == "sbe").unwrap();
+        let mut vars: Vec<(String, Tensor)> = vs.variables().into_iter().collect();
+        vars.sort_by(|a, b| a.0.cmp(&b.0));
+        vars.iter().flat_map(|(_, v)| vecf(v)).collect::<Vec<f64>>()
+    };
+    assert_eq!(
+        SbeReading::Algorithm2,
+        match preset("sbe", &RunConfig::default()).unwrap().step {
+            StepConfig::SemiBackward { reading, .. } => reading,
+            other => panic!("{other:?}"),
+        }
+    );
+    let (slow, fast) = (potential_after(SbeReading::Algorithm2, 0.1), potential_after(SbeReading::Algorithm2, 10.0));
+    assert_eq!(slow, fast, "Φ_p depends on where the generator went");
+    // With one generator step per phase (App. G), Proposition 3's min–max is Algorithm 2.
+    assert_eq!(potential_after(SbeReading::MinMax, 10.0), fast);
+    let (slow, fast) = (potential_after(SbeReading::Lagged, 0.1), potential_after(SbeReading::Lagged, 10.0));
+    let gap = slow.iter().zip(&fast).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(gap > 1e-5, "lagged anchor: Φ_p moved by {gap} between targets");
 }
 
 /// 002: with h → ∞ (and with ℓ = 1 for any h, since the proximal term and its

@@ -6,11 +6,11 @@
 //! | `wgan-lp`, `wgan-gp`, `wgan` | the same | WGAN loss, K steps on one batch (K > 1: naive persistent WGAN) | 000 Prop. 4.1, 001 |
 //! | `w2fe` | W2 dual (φ, ψ), L2 inequality penalty | Euler ε, K persistent MSE steps | 003 Alg. 1 |
 //! | `w2fe-w2gan` | W2GAN's critic (ψ = −φ + ε, inequality + interpolation + equality penalties) | Euler ε, K persistent MSE steps | 003 with 004's critic, as the authors' `--solver w2 --follow_ode 1` |
-//! | `w2gan` | W2 dual, ψ = −φ + ε, inequality + interpolation + equality penalties | W2GAN loss `mean φ(G(z))` | 004 eq. 4–5, 28 |
+//! | `w2gan` | W2 dual, ψ = −φ + ε, inequality + interpolation (independent pairs, [`crate::critic::InterpPairs`]) + equality penalties | W2GAN loss `mean φ(G(z))` | 004 eq. 4–5, 28 |
 //! | `gan`, `dragan` | GAN discriminator (non-saturating), DRAGAN penalty | GAN loss | 002 §3 |
 //! | `rwp-gan`, `rwp-dragan` | GAN / DRAGAN | RWP, h = 0.2, ℓ = 5 | 002 App. C |
 //! | `rwp-wgan-gp` | W1-GP | RWP, h = 0.1, ℓ = 10 | 002 App. C |
-//! | `sbe` | W1-GP | SBE, h = 0.2, Φ_p 1×128 MLP, 5 Φ_p steps | 002 App. G |
+//! | `sbe` | W1-GP | SBE, h = 0.2, Φ_p 1×128 MLP, 5 Φ_p steps, anchor at the phase start ([`SbeReading::Algorithm2`]) | 002 Alg. 2, App. G |
 //! | `baryot-l2`, `baryot-entropy` | W2 dual between source and data, L2 / entropic | barycentric projection, after half the epochs of dual training | Seguy et al. 2018, 004 |
 //!
 //! A preset keeps the base config's data, networks and schedule and replaces
@@ -19,7 +19,7 @@
 use super::RunConfig;
 use crate::critic::{Constraint, CriticConfig, GanLoss, PsiParam, Regularisation, W2Penalty};
 use crate::error::{Error, Result};
-use crate::flow::StepConfig;
+use crate::flow::{SbeReading, StepConfig};
 use crate::nets::{Activation, Init, MlpConfig, NetConfig};
 
 /// A preset: its name (what configs, the CLI and sweeps take), one line on
@@ -139,6 +139,7 @@ pub fn preset(name: &str, base: &RunConfig) -> Result<RunConfig> {
                     NetConfig::Dcgan(g) => g.clone().into(),
                 },
                 potential_iters: 5,
+                reading: SbeReading::Algorithm2,
             },
         ),
         "baryot-l2" | "baryot-entropy" => {

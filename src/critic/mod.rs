@@ -30,7 +30,7 @@ use tch::{nn, Tensor};
 
 pub use gan::{GanCritic, GanLoss};
 pub use w1::{Constraint, W1Critic};
-pub use w2::{PsiParam, Regularisation, W2Critic, W2Penalty};
+pub use w2::{InterpPairs, PsiParam, Regularisation, W2Critic, W2Penalty};
 
 /// Step 1: which potential to estimate. In TOML, `[critic]` with
 /// `kind = "w1" | "w2" | "gan"`.

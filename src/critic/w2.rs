@@ -12,8 +12,11 @@
 //! * inequality (004 eq. 4): `λ_ineq · mean((φ(y) + ψ(x) − c(y, x))_+²)` (L2,
 //!   as in 004 and the authors' `ineq_loss`), or the entropic
 //!   `λ · mean(exp((φ + ψ − c)/λ))` of Seguy et al.;
-//! * the same on interpolated pairs `ỹ = t y + (1−t) x`, `x̃ = s x + (1−s) y`
-//!   (004 eq. 28);
+//! * the same on interpolated points `ỹ = t y + (1−t) x` and
+//!   `x̃ = s x' + (1−s) y'` (004 eq. 28), where `(y', x')` is an independent
+//!   pair (004 §8.6: "two i.i.d. random variables"; Algorithm 1 samples
+//!   `x, x'` and `y, y'`) or, as in the authors' code, the same pair `(y, x)`
+//!   ([`InterpPairs`]);
 //! * equality (004 eq. 25–26): `λ_eq · mean((φ(y) + ψ(y − ∇φ(y)) − |∇φ(y)|²/2)²)`
 //!   and `λ_eq · mean((φ(x − ∇ψ(x)) + ψ(x) − |∇ψ(x)|²/2)²)`;
 //! * with the reparametrisation ψ = −φ + ε (004 App. 8.7), `λ_ε · mean(ε(x)_+²)`
@@ -48,6 +51,28 @@ pub enum Regularisation {
     Entropy,
 }
 
+/// Which pairs the interpolated inequality penalty (004 eq. 28) mixes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InterpPairs {
+    /// `ỹ` from the pair `(y_i, x_i)` and `x̃` from an independent pair
+    /// `(y_π(i), x_π(i))`, `π` a uniform random permutation of the batch: 004
+    /// §8.6 defines `X̃` and `Ỹ` as two i.i.d. copies of `εX + (1−ε)Y`, and
+    /// its Algorithm 1 samples `x, x' ~ P_X`, `y, y' ~ P_G(Z)`, `ε₁, ε₂`.
+    /// The default.
+    Independent,
+    /// `ỹ` and `x̃` from the same pair `(y_i, x_i)`, as the authors' code
+    /// (`exp_2d`, `exp_da`) does. Every run saved before this choice existed
+    /// used it, so a saved config without the field reads as `same`.
+    Same,
+}
+
+impl InterpPairs {
+    fn saved_before_choice() -> Self {
+        InterpPairs::Same
+    }
+}
+
 /// Penalty weights of the W2 critic. `Default` is 004 App. 8.9.1 and the
 /// authors' 2D defaults: λ_ineq = λ_eq = 200, interpolation and both equality
 /// terms on, no ε term.
@@ -58,6 +83,9 @@ pub struct W2Penalty {
     pub lambda_ineq: f64,
     /// Also penalise the inequality on interpolated pairs (004 eq. 28).
     pub interp: bool,
+    /// Which pairs the interpolates mix (with `interp`).
+    #[serde(default = "InterpPairs::saved_before_choice")]
+    pub interp_pairs: InterpPairs,
     /// Weight of the equality terms (0 turns them off).
     pub lambda_eq: f64,
     pub eq_phi: bool,
@@ -73,6 +101,7 @@ impl Default for W2Penalty {
             regularisation: Regularisation::L2,
             lambda_ineq: 200.0,
             interp: true,
+            interp_pairs: InterpPairs::Independent,
             lambda_eq: 200.0,
             eq_phi: true,
             eq_psi: true,
@@ -89,6 +118,7 @@ impl W2Penalty {
             regularisation,
             lambda_ineq: lambda,
             interp: false,
+            interp_pairs: InterpPairs::Independent,
             lambda_eq: 0.0,
             eq_phi: false,
             eq_psi: false,
@@ -110,6 +140,27 @@ impl W2Penalty {
         }
         Ok(())
     }
+}
+
+/// The interpolated points `(ỹ, x̃)` of 004 eq. 28 for data `x` and
+/// generated samples `y` (same shape): `ỹ_i = t_i y_i + (1−t_i) x_i` and
+/// `x̃_i = s_i x'_i + (1−s_i) y'_i` with `t_i, s_i ~ U(0, 1)` and `(y', x')`
+/// per `pairs`. Detached. Draws `t`, then `s`, then (independent pairs) the
+/// permutation from libtorch's generator.
+pub fn interpolated_points(x: &Tensor, y: &Tensor, pairs: InterpPairs) -> Result<(Tensor, Tensor)> {
+    same_shape(x, y, "W2 critic interpolates")?;
+    let t = per_row_uniform(y)?;
+    let s = per_row_uniform(y)?;
+    let yt = (y * &t + x * (-&t + 1.0)).detach();
+    let (x2, y2) = match pairs {
+        InterpPairs::Same => (x.shallow_clone(), y.shallow_clone()),
+        InterpPairs::Independent => {
+            let perm = Tensor::f_randperm(y.size()[0], (Kind::Int64, y.device()))?;
+            (x.f_index_select(0, &perm)?, y.f_index_select(0, &perm)?)
+        }
+    };
+    let xt = (&x2 * &s + &y2 * (-&s + 1.0)).detach();
+    Ok((yt, xt))
 }
 
 /// `|a − b|²/2` per row.
@@ -192,10 +243,7 @@ impl W2Critic {
         let l_ot = (&u + &v).f_mean(None::<Kind>)?;
         let mut pen = ineq_term(&(&u + &v - half_sq_cost(&y, &x)?), p.regularisation, p.lambda_ineq)?;
         if p.interp {
-            let t = per_row_uniform(&y)?;
-            let s = per_row_uniform(&y)?;
-            let yt = (&y * &t + &x * (-&t + 1.0)).detach();
-            let xt = (&x * &s + &y * (-&s + 1.0)).detach();
+            let (yt, xt) = interpolated_points(&x, &y, p.interp_pairs)?;
             let slack = phi(&yt) + psi(&xt) - half_sq_cost(&yt, &xt)?;
             pen += ineq_term(&slack, p.regularisation, p.lambda_ineq)?;
         }

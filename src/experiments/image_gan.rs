@@ -7,10 +7,12 @@
 //! images in [−1, 1], critic without batch norm. Settings per critic, 002
 //! App. C (REFERENCE.md):
 //!
-//! * W1 critics (WGAN-GP, W1-FE, RWP on WGAN-GP, SBE): Adam lr 1e-4,
+//! * W1 critics (WGAN-GP, W1-FE, RWP on WGAN-GP): Adam lr 1e-4,
 //!   β = (0.5, 0.9), latent 128, 5 critic steps per generator phase;
 //! * GAN critics (Standard GAN, DRAGAN and their RWP): Adam lr 2e-4,
 //!   β = (0.1, 0.999), latent 100, 1 discriminator step;
+//! * SBE on WGAN-GP (App. G): Adam lr 2e-4, β = (0.1, 0.999) for the
+//!   generator, the critic and Φ_p, latent 100, 5 critic steps;
 //! * batch 64.
 //!
 //! Every `eval_every` epochs the experiment records the trainer's seconds
@@ -277,8 +279,12 @@ impl ImageGanExperiment {
             cfg.step = cfg.step.with_k(k);
         }
         let gan = matches!(cfg.critic, crate::critic::CriticConfig::Gan { .. });
+        let sbe = matches!(cfg.step, crate::flow::StepConfig::SemiBackward { .. });
+        let app_g = AdamConfig { lr: 2e-4, beta1: 0.1, beta2: 0.999, ..AdamConfig::default() };
         let (adam, latent, critic_iters) = if gan {
-            (AdamConfig { lr: 2e-4, beta1: 0.1, beta2: 0.999, ..AdamConfig::default() }, 100, 1)
+            (app_g, 100, 1)
+        } else if sbe {
+            (app_g, 100, self.base.train.critic_iters)
         } else {
             (
                 AdamConfig { lr: 1e-4, beta1: 0.5, beta2: 0.9, ..AdamConfig::default() },

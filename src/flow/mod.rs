@@ -49,9 +49,19 @@ pub enum StepConfig {
     /// when the phase began. `h = inf` in TOML turns the proximal term off.
     Proximal { h: f64, iters: usize },
     /// SBE (002 Algorithm 2): `potential_iters` ascent steps of the potential
-    /// Φ_p (network `potential`), then `iters` generator steps of
-    /// `mean ℓ(G(z)) + (1/h) mean Φ_p(G(z))`.
-    SemiBackward { h: f64, iters: usize, potential: NetConfig, potential_iters: usize },
+    /// Φ_p (network `potential`) on
+    /// `(1/h) mean[Φ_p(G(z)) − Φ_p(G_anchor(z)) − ½|∇Φ_p(G_anchor(z))|²]`,
+    /// and `iters` generator steps of `mean ℓ(G(z)) + (1/h) mean Φ_p(G(z))`;
+    /// which generator is the anchor, and when Φ_p is fitted, per
+    /// [`SbeReading`].
+    SemiBackward {
+        h: f64,
+        iters: usize,
+        potential: NetConfig,
+        potential_iters: usize,
+        #[serde(default = "SbeReading::saved_before_choice")]
+        reading: SbeReading,
+    },
     /// Barycentric-OT (Seguy et al. 2018): the first `dual_epochs` epochs
     /// train the regularised W2 dual between the *source* and the data (the
     /// critic must be `w2`); afterwards the critic is frozen and the
@@ -59,6 +69,45 @@ pub enum StepConfig {
     /// `min_G mean_i w_i |x_i − G(z_i)|²/2`, `w_i` the plan's weight on the
     /// pair `(z_i, x_i)`.
     Barycentric { dual_epochs: usize },
+}
+
+/// How SBE's anchor `G_{θ^{k−1}}` and the order of its fits are read from
+/// 002 Algorithm 2 (lines 4–11) and Proposition 3.
+///
+/// In outer iteration `k` of Algorithm 2 the generator is `g_{θ^{k−1}}` until
+/// line 10 writes `θ^k`, so taken literally the anchor of line 6 is the
+/// generator as the phase begins: Φ_p's objective is then `−½|∇Φ_p|²` on the
+/// current samples (the `Φ_p(g_θ) − Φ_p(g_{θ^{k−1}})` term is zero), Φ_p is
+/// driven flat where the generator is, and with one generator step (App. G)
+/// the step is the critic's plain generator step plus `(1/h)·Φ_p`, whose
+/// gradient vanishes as Φ_p flattens — consistent with 002 §3.2 finding SBE
+/// "comparable" to WGAN-GP. Proposition 3 defines the same anchor (`θ^k` when
+/// computing `θ^{k+1}`) with `sup_Φ` inside `argmin_θ`, which, with several
+/// generator steps, asks for Φ_p to be refitted as θ moves. Line 6 prints
+/// `½∇Φ_p` without the square; Proposition 3 squares it, as here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SbeReading {
+    /// Algorithm 2 as printed: the anchor is the generator when the phase
+    /// begins; `potential_iters` Φ_p steps, then `iters` generator steps.
+    /// The default.
+    Algorithm2,
+    /// Proposition 3's `argmin_θ sup_Φ`: the same anchor, and
+    /// `potential_iters` Φ_p steps before *each* of the `iters` generator
+    /// steps (the same as `algorithm2` when `iters = 1`).
+    MinMax,
+    /// The anchor lags one phase: Φ_p compares the generator with the one
+    /// before the previous phase's generator steps, so Φ_p measures the last
+    /// step's displacement and the generator step is damped against it. Not
+    /// in the paper; every SBE run saved before this choice existed used it,
+    /// so a saved config without `reading` reads as `lagged`.
+    Lagged,
+}
+
+impl SbeReading {
+    fn saved_before_choice() -> Self {
+        SbeReading::Lagged
+    }
 }
 
 impl StepConfig {

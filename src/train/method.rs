@@ -19,7 +19,7 @@ use crate::config::RunConfig;
 use crate::critic::Critic;
 use crate::data::Sampler;
 use crate::error::{Error, Result};
-use crate::flow::{adversarial, barycentric, euler, proximal, StepConfig};
+use crate::flow::{adversarial, barycentric, euler, proximal, SbeReading, StepConfig};
 use crate::nets::{Net, Role};
 use crate::optim::Adam;
 use tch::{nn, Device, Kind, Tensor};
@@ -53,13 +53,78 @@ pub struct SbePotential {
     opt: Adam,
 }
 
+impl SbePotential {
+    /// `Φ_p(t)`, one value per row (a NaN added under the test hook).
+    fn forward(&self, t: &Tensor, poison: bool) -> Tensor {
+        let out = self.net.forward_t(t, true).squeeze_dim(-1);
+        if poison {
+            out + f64::NAN
+        } else {
+            out
+        }
+    }
+}
+
+/// `iters` ascent steps of Φ_p on fresh batches, the current generator
+/// against the anchor `prev`; records the last objective.
+#[allow(clippy::too_many_arguments)]
+fn fit_potential(
+    sbe: &mut SbePotential,
+    prev: &FrozenGenerator,
+    gen: &dyn Fn(&Tensor) -> Tensor,
+    source: &mut dyn Sampler,
+    n: i64,
+    device: Device,
+    h: f64,
+    iters: usize,
+    poison: bool,
+    watch: &mut Watch,
+) -> Result<()> {
+    let mut objective = None;
+    for _ in 0..iters {
+        let z = source.sample(n, device)?;
+        let out = tch::no_grad(|| gen(&z));
+        let before = prev.forward(&z);
+        sbe.opt.zero_grad();
+        // Ascent: minimise the negated objective.
+        let obj = proximal::sbe_potential_objective(&|t: &Tensor| sbe.forward(t, poison), &out, &before, h)?;
+        (-&obj).f_backward()?;
+        sbe.opt.step()?;
+        objective = Some(obj.detach());
+    }
+    if let Some(obj) = objective {
+        watch.push("potential", "potential objective", &obj)?;
+        watch.push("potential", "potential gradient norm", &grad_norm(sbe.opt.params())?)?;
+    }
+    Ok(())
+}
+
 /// A method's generator step with its state. See the [module docs](self).
 pub enum GeneratorStep {
-    Euler { eps: f64, k: usize, tol: Option<f64> },
-    Adversarial { k: usize },
-    Proximal { h: f64, iters: usize, prev: FrozenGenerator },
-    SemiBackward { h: f64, iters: usize, potential_iters: usize, prev: FrozenGenerator, potential: Box<SbePotential> },
-    Barycentric { dual_epochs: usize },
+    Euler {
+        eps: f64,
+        k: usize,
+        tol: Option<f64>,
+    },
+    Adversarial {
+        k: usize,
+    },
+    Proximal {
+        h: f64,
+        iters: usize,
+        prev: FrozenGenerator,
+    },
+    SemiBackward {
+        h: f64,
+        iters: usize,
+        potential_iters: usize,
+        reading: SbeReading,
+        prev: FrozenGenerator,
+        potential: Box<SbePotential>,
+    },
+    Barycentric {
+        dual_epochs: usize,
+    },
 }
 
 /// The steps one epoch runs.
@@ -101,7 +166,7 @@ impl GeneratorStep {
             StepConfig::Proximal { h, iters } => {
                 GeneratorStep::Proximal { h: *h, iters: *iters, prev: FrozenGenerator::new(cfg, g_vs, device)? }
             }
-            StepConfig::SemiBackward { h, iters, potential, potential_iters } => {
+            StepConfig::SemiBackward { h, iters, potential, potential_iters, reading } => {
                 let vs = nn::VarStore::new(device);
                 let net = Net::new(&(vs.root() / "potential"), potential, Role::Critic, "step.potential")?;
                 // 002 App. G: the same Adam settings for all three networks.
@@ -111,6 +176,7 @@ impl GeneratorStep {
                     h: *h,
                     iters: *iters,
                     potential_iters: *potential_iters,
+                    reading: *reading,
                     prev: FrozenGenerator::new(cfg, g_vs, device)?,
                     potential,
                 }
@@ -201,37 +267,25 @@ impl GeneratorStep {
                 }
                 last
             }
-            GeneratorStep::SemiBackward { h, iters, potential_iters, prev, potential: sbe } => {
-                let phi_p = |t: &Tensor| {
-                    let out = sbe.net.forward_t(t, true).squeeze_dim(-1);
-                    if poison_potential {
-                        out + f64::NAN
-                    } else {
-                        out
-                    }
-                };
-                let mut objective = None;
-                for _ in 0..*potential_iters {
-                    let z = source.sample(n, device)?;
-                    let out = tch::no_grad(|| gen(&z));
-                    let before = prev.forward(&z);
-                    sbe.opt.zero_grad();
-                    // Ascent: minimise the negated objective.
-                    let obj = proximal::sbe_potential_objective(&phi_p, &out, &before, *h)?;
-                    (-&obj).f_backward()?;
-                    sbe.opt.step()?;
-                    objective = Some(obj.detach());
+            GeneratorStep::SemiBackward { h, iters, potential_iters, reading, prev, potential: sbe } => {
+                let (h, reading, p_iters) = (*h, *reading, *potential_iters);
+                if reading != SbeReading::Lagged {
+                    // The anchor is the generator as the phase begins.
+                    prev.vs.copy(g_vs)?;
                 }
-                if let Some(obj) = objective {
-                    watch.push("potential", "potential objective", &obj)?;
-                    watch.push("potential", "potential gradient norm", &grad_norm(sbe.opt.params())?)?;
+                fit_potential(sbe, prev, &gen, &mut *source, n, device, h, p_iters, poison_potential, watch)?;
+                if reading == SbeReading::Lagged {
+                    // The next phase's Φ_p compares against the generator as it is now.
+                    prev.vs.copy(g_vs)?;
                 }
-                // The next phase's Φ_p compares against the generator as it is now.
-                prev.vs.copy(g_vs)?;
                 let mut last = Tensor::f_zeros([], (Kind::Float, device))?;
-                for _ in 0..*iters {
+                for i in 0..*iters {
+                    if reading == SbeReading::MinMax && i > 0 {
+                        fit_potential(sbe, prev, &gen, &mut *source, n, device, h, p_iters, poison_potential, watch)?;
+                    }
                     let z = source.sample(n, device)?;
-                    last = opt.minimise(|| proximal::sbe_generator_loss(&potential, &phi_p, &gen(&z), *h))?;
+                    let phi_p = |t: &Tensor| sbe.forward(t, poison_potential);
+                    last = opt.minimise(|| proximal::sbe_generator_loss(&potential, &phi_p, &gen(&z), h))?;
                 }
                 last
             }
