@@ -219,3 +219,53 @@ fn k1_gradient_gap_is_rounding_for_w1_and_w2_critics() {
         }
     }
 }
+
+/// Rows of a run whose W1 is `w1[i]` at epoch `10·i`, one second per 10 epochs.
+fn ring_rows(w1: &[f64]) -> Vec<wgflow::train::Row> {
+    w1.iter()
+        .enumerate()
+        .map(|(i, &w)| wgflow::train::Row {
+            epoch: 10 * i,
+            seconds: i as f64,
+            critic_loss: 0.0,
+            w1_estimate: 0.0,
+            generator_loss: 0.0,
+            w1: w,
+            w2: 0.0,
+            metrics: Default::default(),
+        })
+        .collect()
+}
+
+/// Per seed, K = 3 reaches its own K = 1 final W1 at a different fraction of
+/// the epochs; the table gives their mean and range, counts a seed that
+/// never reaches it, and the envelope spans the seeds.
+#[test]
+fn ring_claims_over_seeds_are_mean_and_range_of_per_seed_ratios() {
+    use wgflow::experiments::ring::{RingSeeds, RingSummary};
+    let k1 = ring_rows(&[1.0, 0.8, 0.6, 0.5, 0.4]);
+    let seeds = [
+        // Reaches 0.4 at epoch 20 (K=1 at 40): 0.5.
+        vec![(1, k1.clone()), (3, ring_rows(&[1.0, 0.5, 0.3, 0.3, 0.3]))],
+        // At epoch 30: 0.75.
+        vec![(1, k1.clone()), (3, ring_rows(&[1.0, 0.7, 0.5, 0.4, 0.35]))],
+        // Never.
+        vec![(1, k1.clone()), (3, ring_rows(&[1.0, 0.9, 0.9, 0.9, 0.9]))],
+    ];
+    let summaries: Vec<RingSummary> = seeds.iter().map(|r| RingSummary::from_runs(r, 1, "W1-FE-LP").unwrap()).collect();
+    let combined = RingSeeds::from_summaries(&summaries).unwrap();
+    let k3 = &combined.rows[1];
+    assert_eq!((k3.k, k3.reached), (3, 2));
+    let e = k3.epoch_ratio.unwrap();
+    assert!((e.mean - 0.625).abs() < 1e-12 && e.min == 0.5 && e.max == 0.75, "{e:?}");
+    assert!((k3.final_w1.mean - (0.3 + 0.35 + 0.9) / 3.0).abs() < 1e-12 && k3.final_w1.max == 0.9);
+    let table = combined.table();
+    assert!(table.contains("| 3 | 0.5167 [0.3000–0.9000] | 2/3 | 0.62 [0.50–0.75] |"), "{table}");
+    let chart = combined.by_epoch().unwrap();
+    let band = &chart.bands[1];
+    assert_eq!((band.lo[1], band.hi[1]), (0.5, 0.9));
+    // Summaries over different Ks do not combine.
+    let other = RingSummary::from_runs(&[(1, k1.clone()), (5, k1)], 1, "W1-FE-LP").unwrap();
+    let e = RingSeeds::from_summaries(&[summaries[0].clone(), other]).unwrap_err().to_string();
+    assert!(e.contains("[1, 3]") && e.contains("[1, 5]"), "{e}");
+}

@@ -17,7 +17,8 @@ use super::{check_ks, Experiment, FinishedRun, Report, RunSpec};
 use crate::config::{preset, RunConfig};
 use crate::error::{Error, Result};
 use crate::flow::StepConfig;
-use crate::plot::{Figure, LineChart, Series, TransportPanels, TransportPlot};
+use crate::plot::{Band, Figure, LineChart, Series, TransportPanels, TransportPlot};
+use crate::runs::compare::Spread;
 use crate::runs::RunLabels;
 use crate::train::{Hook, Row, Snapshot, Snapshots, Trainer};
 use serde::{Deserialize, Serialize};
@@ -397,5 +398,146 @@ impl Report for RingSummary {
             chart.save_png_svg(out, name)?;
         }
         Ok(())
+    }
+}
+
+/// One persistency level of [`RingSeeds`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeedsRow {
+    pub k: usize,
+    /// Final W1 (trailing mean), over seeds.
+    pub final_w1: Spread,
+    /// Seeds whose run reached its own baseline's final W1 (of those whose
+    /// baseline reached it too).
+    pub reached: usize,
+    /// Epochs to reach it relative to the baseline's, over the seeds that reached it.
+    pub epoch_ratio: Option<Spread>,
+    /// The same in training seconds.
+    pub seconds_ratio: Option<Spread>,
+}
+
+/// The ring experiment repeated over seeds: per K, the final W1 and the
+/// epochs and seconds each seed's run takes to reach *that seed's* baseline
+/// final W1, relative to the baseline, as mean and min–max over seeds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RingSeeds {
+    pub critic: String,
+    pub baseline_k: usize,
+    pub seeds: usize,
+    pub rows: Vec<SeedsRow>,
+    /// Per K, the W1 curves of every seed against epoch.
+    #[serde(skip)]
+    curves: Vec<(usize, Vec<Curve>)>,
+}
+
+impl RingSeeds {
+    /// From one summary per seed (the same Ks and baseline in each).
+    pub fn from_summaries(summaries: &[RingSummary]) -> Result<Self> {
+        let first = summaries.first().ok_or_else(|| Error::input("no ring summaries to combine"))?;
+        let ks: Vec<usize> = first.results.iter().map(|r| r.k).collect();
+        for s in summaries {
+            let other: Vec<usize> = s.results.iter().map(|r| r.k).collect();
+            if other != ks || s.baseline_k != first.baseline_k {
+                return Err(Error::input(format!(
+                    "ring summaries differ: K {ks:?} (baseline {}) against {other:?} (baseline {})",
+                    first.baseline_k, s.baseline_k
+                )));
+            }
+        }
+        let mut rows = Vec::new();
+        let mut curves = Vec::new();
+        for &k in &ks {
+            let mut finals = Vec::new();
+            let (mut epochs, mut seconds) = (Vec::new(), Vec::new());
+            for s in summaries {
+                let (r, b) = (s.result(k), s.results.first());
+                let (Some(r), Some(b)) = (r, b) else { continue };
+                finals.push(r.final_w1);
+                if let (Some(e), Some(be), Some(t), Some(bt)) =
+                    (r.reach_epoch, b.reach_epoch, r.reach_seconds, b.reach_seconds)
+                {
+                    epochs.push(e as f64 / be as f64);
+                    seconds.push(t / bt);
+                }
+            }
+            let spread = |v: &[f64]| (!v.is_empty()).then(|| Spread::of(v));
+            rows.push(SeedsRow {
+                k,
+                final_w1: Spread::of(&finals),
+                reached: epochs.len(),
+                epoch_ratio: spread(&epochs),
+                seconds_ratio: spread(&seconds),
+            });
+            curves.push((k, summaries.iter().filter_map(|s| s.curves.iter().find(|c| c.k == k).cloned()).collect()));
+        }
+        Ok(RingSeeds {
+            critic: first.critic.clone(),
+            baseline_k: first.baseline_k,
+            seeds: summaries.len(),
+            rows,
+            curves,
+        })
+    }
+
+    /// Reads `summary.json` from each finished ring experiment in `dirs`.
+    pub fn load(dirs: &[PathBuf]) -> Result<Self> {
+        let summaries = dirs
+            .iter()
+            .map(|d| crate::io::read_json::<RingSummary>(d.join("summary.json"), "a ring experiment's summary"))
+            .collect::<Result<Vec<_>>>()?;
+        Self::from_summaries(&summaries)
+    }
+
+    /// Markdown: per K, final W1 and the reach ratios, mean [min–max].
+    pub fn table(&self) -> String {
+        let b = self.baseline_k;
+        let f = |s: &Spread, digits: usize| format!("{:.d$} [{:.d$}–{:.d$}]", s.mean, s.min, s.max, d = digits);
+        let mut out = format!(
+            "{} on the 8-Gaussian ring over {} seeds: final W1 and the epochs and seconds to reach each seed's \
+             K={b} final W1, relative to K={b} (mean [min–max] over the seeds that reached it)\n\n\
+             | K | final W1 | reached | epochs vs K={b} | seconds vs K={b} |\n|---|---|---|---|---|\n",
+            self.critic, self.seeds
+        );
+        for r in &self.rows {
+            let opt = |s: &Option<Spread>| s.as_ref().map(|s| f(s, 2)).unwrap_or_else(|| "—".into());
+            let _ = writeln!(
+                out,
+                "| {} | {} | {}/{} | {} | {} |",
+                r.k,
+                f(&r.final_w1, 4),
+                r.reached,
+                self.seeds,
+                opt(&r.epoch_ratio),
+                opt(&r.seconds_ratio)
+            );
+        }
+        out
+    }
+
+    /// W1 against epoch: per K the mean over seeds with its min–max envelope
+    /// (the seeds' evaluation epochs must agree).
+    pub fn by_epoch(&self) -> Result<LineChart> {
+        let mut chart = LineChart::new(
+            format!("{} on the ring, {} seeds", self.critic, self.seeds),
+            "epoch",
+            "exact W1 (512 vs 512)",
+        );
+        for (k, curves) in &self.curves {
+            let Some(first) = curves.first() else { continue };
+            let n = curves.iter().map(|c| c.w1.len()).min().unwrap_or(0);
+            if curves.iter().any(|c| c.epoch[..n] != first.epoch[..n]) {
+                return Err(Error::input(format!("K={k}: the seeds evaluated at different epochs")));
+            }
+            let at = |i: usize| curves.iter().map(|c| c.w1[i]).collect::<Vec<f64>>();
+            let spreads: Vec<Spread> = (0..n).map(|i| Spread::of(&at(i))).collect();
+            chart = chart.with_band(Band::new(
+                format!("K={k}"),
+                first.epoch[..n].to_vec(),
+                spreads.iter().map(|s| s.mean).collect(),
+                spreads.iter().map(|s| s.min).collect(),
+                spreads.iter().map(|s| s.max).collect(),
+            )?);
+        }
+        Ok(chart)
     }
 }
