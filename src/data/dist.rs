@@ -57,7 +57,7 @@ pub struct NormalSpec {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataSpec {
-    /// `mnist`, `fashion-mnist`, `usps` or `cifar10`.
+    /// `mnist`, `fashion-mnist`, `usps`, `cifar10`, `uci-digits` or `mnist-5k`.
     pub dataset: String,
     /// `train` or `test`.
     #[serde(default = "d_train")]

@@ -275,7 +275,7 @@ impl Experiment for AdaptationExperiment {
             if ds == Dataset::Cifar10 {
                 return Err(Error::config(
                     field,
-                    "domain adaptation is between digit sets: mnist, fashion-mnist, usps",
+                    "domain adaptation is between digit sets: mnist, fashion-mnist, usps, uci-digits, mnist-5k",
                 ));
             }
         }

@@ -24,7 +24,7 @@ use tch::{Device, Tensor};
 /// The experiment's settings.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MvGaussianExperiment {
-    /// The digits (28×28): `mnist` or `fashion-mnist`.
+    /// The digits (28×28): `mnist`, `fashion-mnist` or `mnist-5k`.
     pub dataset: Dataset,
     /// `w2gan`, `baryot-l2`, … (004 Fig. 5 compares the first two).
     pub methods: Vec<String>,
@@ -147,8 +147,11 @@ impl Experiment for MvGaussianExperiment {
 
     fn validate(&self) -> Result<()> {
         check_methods(&self.methods, "methods")?;
-        if ![Dataset::Mnist, Dataset::FashionMnist].contains(&self.dataset) {
-            return Err(Error::config("dataset", "the MV-Gaussian experiment takes mnist or fashion-mnist"));
+        if ![Dataset::Mnist, Dataset::FashionMnist, Dataset::Mnist5k].contains(&self.dataset) {
+            return Err(Error::config(
+                "dataset",
+                "the MV-Gaussian experiment takes 28×28 digits: mnist, fashion-mnist or mnist-5k",
+            ));
         }
         // The Gaussian fit needs at least 2 images.
         self.data.validate(2)?;

@@ -8,7 +8,7 @@
 //! wgflow sweep run.toml --k 1,3,5,10 --seeds 0..5 [--methods …] [--jobs N] [--emit slurm [--partition P] [--time T]
 //!              [--gpus-per-task 0|1] [--gpu-resource gpu] [--cpus-per-task N] [--account A] [--sbatch OPT]…]
 //! wgflow compare runs/sweep [--metric w1|w2] [--threshold X] [--out DIR]
-//! wgflow data fetch mnist|fashion-mnist|usps|cifar10 [--dir DIR] [--verify] [--offline]
+//! wgflow data fetch mnist|fashion-mnist|usps|cifar10|uci-digits|mnist-5k [--dir DIR] [--verify] [--offline]
 //! wgflow emd --p 1|2 A.npy B.npy [--weights-a WA.npy] [--weights-b WB.npy] [--sinkhorn REG]
 //! wgflow knn --train-x X.npy --train-y Y.npy --test-x X2.npy --test-y Y2.npy [--predictions P.npy]
 //! wgflow fid A B [--weights W] [--batch-size N] [--device D] [--save-stats OUT] [--kid]

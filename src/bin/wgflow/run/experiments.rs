@@ -149,7 +149,7 @@ pub struct OtMapsArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct AdaptationArgs {
-    /// Source and target data sets: usps, mnist, fashion-mnist.
+    /// Source and target data sets: usps, mnist, fashion-mnist, uci-digits, mnist-5k.
     #[arg(long, value_delimiter = ',', default_value = "usps,mnist")]
     domains: Vec<String>,
     /// Methods to compare, comma-separated.
@@ -205,7 +205,7 @@ pub struct W2PartsArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct ImageGanArgs {
-    /// The image data set: cifar10, mnist, fashion-mnist, usps.
+    /// The image data set: cifar10, mnist, fashion-mnist, usps, uci-digits, mnist-5k.
     #[arg(long, default_value = "cifar10")]
     dataset: String,
     /// Methods to compare, comma-separated.
@@ -235,7 +235,7 @@ pub struct ImageGanArgs {
 
 #[derive(clap::Args, Debug)]
 pub struct MvGaussianArgs {
-    /// The digits: mnist or fashion-mnist.
+    /// The digits: mnist, fashion-mnist or mnist-5k.
     #[arg(long, default_value = "mnist")]
     dataset: String,
     /// Methods to compare, comma-separated.
