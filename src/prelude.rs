@@ -9,13 +9,14 @@ pub use crate::device::{choose_device, device_name, seed_all};
 pub use crate::error::{Error, Result};
 pub use crate::experiments::{
     AdaptationExperiment, Experiment, ImageGanExperiment, MvGaussianExperiment, OtBenchmarkExperiment,
-    OtMapsExperiment, Report, RingExperiment, RingSummary, TwoDeltaExperiment, W2DecayExperiment, W2PartsExperiment,
+    OtMapsExperiment, Report, RingExperiment, RingSeeds, RingSummary, TwoDeltaExperiment, W2DecayExperiment,
+    W2PartsExperiment,
 };
 pub use crate::flow::barycentric::exact_w2_flow;
 pub use crate::flow::StepConfig;
 pub use crate::metrics::emd::{points2, tensor2, wasserstein};
 pub use crate::nets::{Activation, DcganConfig, Init, Mlp, MlpConfig, Net, NetConfig};
-pub use crate::notebook::{evolution_step, pick, quick, w2_decay, Claims, DataChoice};
+pub use crate::notebook::{evolution_step, pick, quick, w2_decay, Claims, DataChoice, DigitDomains};
 pub use crate::optim::{Adam, AdamConfig};
 pub use crate::plot::{
     latent_walk, EvolutionPanels, EvolutionStep, Figure, ImageGrid, LineChart, PotentialField, Series, TransportPanels,

@@ -96,3 +96,29 @@ fn persistency_levels_name_the_runs_and_reach_the_step() {
     exp.ks = vec![0];
     assert!(exp.validate().unwrap_err().to_string().contains('k'));
 }
+
+#[test]
+fn summaries_of_one_pair_of_domains_merge_into_one_table() {
+    use wgflow::experiments::adaptation::{AccuracyRow, AdaptationSummary};
+    let part = |runs: &[(&str, f64)], baseline: f64| AdaptationSummary {
+        source: "uci-digits".into(),
+        target: "mnist-5k".into(),
+        baseline,
+        methods: runs
+            .iter()
+            .map(|(m, a)| (m.to_string(), vec![AccuracyRow { epoch: 100, seconds: 1.0, accuracy: *a }]))
+            .collect(),
+    };
+    let merged = AdaptationSummary::merge(&[
+        part(&[("w1fe-lp-k1", 0.3), ("w1fe-lp-k3", 0.4)], 0.2),
+        part(&[("w2gan", 0.5)], 0.2),
+    ])
+    .unwrap();
+    assert_eq!(merged.accuracies(), "w1fe-lp-k1 30.0 %, w1fe-lp-k3 40.0 %, w2gan 50.0 %");
+    assert_eq!(merged.best(), "best w2gan");
+    assert!(merged.table().contains("| source (no transport) | 20.00 |"));
+    let e = AdaptationSummary::merge(&[part(&[("a", 0.3)], 0.2), part(&[("b", 0.3)], 0.25)]).unwrap_err().to_string();
+    assert!(e.contains("0.2") && e.contains("0.25"), "{e}");
+    let e = AdaptationSummary::merge(&[part(&[("a", 0.3)], 0.2), part(&[("a", 0.4)], 0.2)]).unwrap_err().to_string();
+    assert!(e.contains("`a`"), "{e}");
+}

@@ -260,6 +260,7 @@ fn ring_claims_over_seeds_are_mean_and_range_of_per_seed_ratios() {
     assert!((e.mean - 0.625).abs() < 1e-12 && e.min == 0.5 && e.max == 0.75, "{e:?}");
     assert!((k3.final_w1.mean - (0.3 + 0.35 + 0.9) / 3.0).abs() < 1e-12 && k3.final_w1.max == 0.9);
     let table = combined.table();
+    assert_eq!(combined.reach(3), "0.62 [0.50–0.75] of K=1's epochs (2/3 seeds reached it)");
     assert!(table.contains("| 3 | 0.5167 [0.3000–0.9000] | 2/3 | 0.62 [0.50–0.75] |"), "{table}");
     let chart = combined.by_epoch().unwrap();
     let band = &chart.bands[1];

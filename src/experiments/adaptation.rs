@@ -76,6 +76,28 @@ impl AdaptationSummary {
         self.methods.iter().find(|m| m.0 == name).and_then(|m| m.1.last()).map(|r| r.accuracy)
     }
 
+    /// One summary of several experiments on the same domains (their runs
+    /// in order); the domains and the source baseline must agree.
+    pub fn merge(parts: &[AdaptationSummary]) -> Result<AdaptationSummary> {
+        let first = parts.first().ok_or_else(|| Error::input("no adaptation summaries to merge"))?;
+        let mut merged = AdaptationSummary { methods: vec![], ..first.clone() };
+        for p in parts {
+            if (p.source.as_str(), p.target.as_str(), p.baseline) != (&first.source, &first.target, first.baseline) {
+                return Err(Error::input(format!(
+                    "adaptation summaries differ: {} → {} (source baseline {}) against {} → {} ({})",
+                    first.source, first.target, first.baseline, p.source, p.target, p.baseline
+                )));
+            }
+            for (name, rows) in &p.methods {
+                if merged.methods.iter().any(|m| &m.0 == name) {
+                    return Err(Error::input(format!("adaptation summaries both have a run `{name}`")));
+                }
+                merged.methods.push((name.clone(), rows.clone()));
+            }
+        }
+        Ok(merged)
+    }
+
     /// `w1fe-lp 60.0 %, w2gan 55.3 %`: every run's final accuracy.
     pub fn accuracies(&self) -> String {
         let f = |(m, _): &(String, Vec<AccuracyRow>)| {

@@ -50,7 +50,7 @@ pub use image_gan::ImageGanExperiment;
 pub use mv_gaussian::MvGaussianExperiment;
 pub use ot_benchmark::OtBenchmarkExperiment;
 pub use ot_maps::OtMapsExperiment;
-pub use ring::{RingExperiment, RingSummary};
+pub use ring::{RingExperiment, RingSeeds, RingSummary};
 pub use two_delta::TwoDeltaExperiment;
 pub use w2_decay::W2DecayExperiment;
 pub use w2_parts::W2PartsExperiment;

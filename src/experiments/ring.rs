@@ -488,6 +488,24 @@ impl RingSeeds {
         Self::from_summaries(&summaries)
     }
 
+    /// K's row.
+    pub fn row(&self, k: usize) -> Option<&SeedsRow> {
+        self.rows.iter().find(|r| r.k == k)
+    }
+
+    /// "0.62 [0.50–0.75] of K=1's epochs (2/3 seeds reached it)", or "no seed
+    /// reached it", or "not run".
+    pub fn reach(&self, k: usize) -> String {
+        match self.row(k) {
+            Some(SeedsRow { epoch_ratio: Some(e), reached, .. }) => format!(
+                "{:.2} [{:.2}–{:.2}] of K={}'s epochs ({reached}/{} seeds reached it)",
+                e.mean, e.min, e.max, self.baseline_k, self.seeds
+            ),
+            Some(_) => format!("no seed of {} reached it", self.seeds),
+            None => "not run".into(),
+        }
+    }
+
     /// Markdown: per K, final W1 and the reach ratios, mean [min–max].
     pub fn table(&self) -> String {
         let b = self.baseline_k;
