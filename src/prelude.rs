@@ -8,7 +8,7 @@ pub use crate::data::{DataSpec, Dataset, Distribution, SpiralArm, Split, Toy};
 pub use crate::device::{choose_device, device_name, seed_all};
 pub use crate::error::{Error, Result};
 pub use crate::experiments::{
-    AdaptationExperiment, Experiment, ImageGanExperiment, MvGaussianExperiment, OtBenchmarkExperiment,
+    AdaptationExperiment, AdaptationSeeds, Experiment, ImageGanExperiment, MvGaussianExperiment, OtBenchmarkExperiment,
     OtMapsExperiment, Report, RingExperiment, RingSeeds, RingSummary, TwoDeltaExperiment, W2DecayExperiment,
     W2PartsExperiment,
 };

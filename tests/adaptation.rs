@@ -122,3 +122,38 @@ fn summaries_of_one_pair_of_domains_merge_into_one_table() {
     let e = AdaptationSummary::merge(&[part(&[("a", 0.3)], 0.2), part(&[("a", 0.4)], 0.2)]).unwrap_err().to_string();
     assert!(e.contains("`a`"), "{e}");
 }
+
+/// Over seeds: the mean and range of each run's final accuracy, and in how
+/// many seeds it came first and last among that seed's runs.
+#[test]
+fn adaptation_claims_over_seeds_count_first_and_last_places() {
+    use wgflow::experiments::adaptation::{AccuracyRow, AdaptationSeeds, AdaptationSummary};
+    let seed = |finals: [f64; 3]| AdaptationSummary {
+        source: "uci-digits".into(),
+        target: "mnist-5k".into(),
+        baseline: 0.2,
+        methods: ["k1", "k3", "k10"]
+            .iter()
+            .zip(finals)
+            .map(|(m, a)| {
+                let rows = vec![
+                    AccuracyRow { epoch: 100, seconds: 1.0, accuracy: 0.5 },
+                    AccuracyRow { epoch: 200, seconds: 2.0, accuracy: a },
+                ];
+                (m.to_string(), rows)
+            })
+            .collect(),
+    };
+    let s = AdaptationSeeds::from_summaries(&[seed([0.3, 0.4, 0.2]), seed([0.3, 0.35, 0.36]), seed([0.1, 0.2, 0.3])])
+        .unwrap();
+    let k3 = s.run("k3").unwrap();
+    assert_eq!((k3.seeds, k3.top, k3.bottom), (3, 1, 0));
+    assert!((k3.final_accuracy.mean - 0.95 / 3.0).abs() < 1e-12 && k3.final_accuracy.min == 0.2);
+    assert_eq!(k3.best_accuracy.max, 0.5);
+    let k10 = s.run("k10").unwrap();
+    assert_eq!((k10.top, k10.bottom), (2, 1));
+    assert_eq!(s.describe("k1"), "k1 23.3 [10.0–30.0] % (best in 0/3 seeds, worst in 2/3)");
+    assert!(s.table().contains("| k3 | 3 | 31.67 [20.00–40.00] | 50.00 [50.00–50.00] | 1 | 0 |"), "{}", s.table());
+    let chart = s.chart().unwrap();
+    assert_eq!((chart.bands[0].lo[1], chart.bands[0].hi[1]), (10.0, 30.0));
+}

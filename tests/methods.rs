@@ -203,6 +203,13 @@ fn w2gan_interpolates_pair_as_the_paper_by_default_and_as_the_code_on_request() 
     table = table.lines().filter(|l| !l.starts_with("interp_pairs")).collect::<Vec<_>>().join("\n");
     let old: W2Penalty = toml::from_str(&table).unwrap();
     assert_eq!(old.interp_pairs, InterpPairs::Same);
+    // Without interpolation the pairing is unused and reads as the presets write it.
+    let seguy = W2Penalty::seguy(Regularisation::L2, 200.0);
+    let table = toml::to_string(&seguy).unwrap();
+    let table: String = table.lines().filter(|l| !l.starts_with("interp_pairs")).collect::<Vec<_>>().join("\n");
+    assert_eq!(toml::from_str::<W2Penalty>(&table).unwrap(), seguy);
+    // Unknown fields are still refused.
+    assert!(toml::from_str::<W2Penalty>(&format!("{table}\nlambda_typo = 1.0")).is_err());
 }
 
 fn tiny_generator(vs: &nn::VarStore) -> Mlp {

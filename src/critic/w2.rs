@@ -63,28 +63,24 @@ pub enum InterpPairs {
     Independent,
     /// `ỹ` and `x̃` from the same pair `(y_i, x_i)`, as the authors' code
     /// (`exp_2d`, `exp_da`) does. Every run saved before this choice existed
-    /// used it, so a saved config without the field reads as `same`.
+    /// used it, so a saved config with `interp` on and without the field
+    /// reads as `same`.
     Same,
-}
-
-impl InterpPairs {
-    fn saved_before_choice() -> Self {
-        InterpPairs::Same
-    }
 }
 
 /// Penalty weights of the W2 critic. `Default` is 004 App. 8.9.1 and the
 /// authors' 2D defaults: λ_ineq = λ_eq = 200, interpolation and both equality
 /// terms on, no ε term.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "W2PenaltyFields")]
 pub struct W2Penalty {
     pub regularisation: Regularisation,
     pub lambda_ineq: f64,
     /// Also penalise the inequality on interpolated pairs (004 eq. 28).
     pub interp: bool,
-    /// Which pairs the interpolates mix (with `interp`).
-    #[serde(default = "InterpPairs::saved_before_choice")]
+    /// Which pairs the interpolates mix (with `interp`). A saved config
+    /// from before this field existed reads as `same` when `interp` is on
+    /// (what it ran), else as `independent` (unused, as the presets write it).
     pub interp_pairs: InterpPairs,
     /// Weight of the equality terms (0 turns them off).
     pub lambda_eq: f64,
@@ -92,6 +88,37 @@ pub struct W2Penalty {
     pub eq_psi: bool,
     /// Weight of `ε(x)_+²` (only with [`PsiParam::Reparam`]).
     pub lambda_eps: f64,
+}
+
+/// [`W2Penalty`] as written, before `interp_pairs` gets its value.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct W2PenaltyFields {
+    regularisation: Regularisation,
+    lambda_ineq: f64,
+    interp: bool,
+    #[serde(default)]
+    interp_pairs: Option<InterpPairs>,
+    lambda_eq: f64,
+    eq_phi: bool,
+    eq_psi: bool,
+    lambda_eps: f64,
+}
+
+impl From<W2PenaltyFields> for W2Penalty {
+    fn from(f: W2PenaltyFields) -> Self {
+        let saved_before_choice = if f.interp { InterpPairs::Same } else { InterpPairs::Independent };
+        W2Penalty {
+            regularisation: f.regularisation,
+            lambda_ineq: f.lambda_ineq,
+            interp: f.interp,
+            interp_pairs: f.interp_pairs.unwrap_or(saved_before_choice),
+            lambda_eq: f.lambda_eq,
+            eq_phi: f.eq_phi,
+            eq_psi: f.eq_psi,
+            lambda_eps: f.lambda_eps,
+        }
+    }
 }
 
 impl Default for W2Penalty {

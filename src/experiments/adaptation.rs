@@ -23,7 +23,8 @@ use crate::error::{Error, Result};
 use crate::metrics::knn::{transported_accuracy, OneNn};
 use crate::nets::{Activation, Init, MlpConfig};
 use crate::optim::AdamConfig;
-use crate::plot::{Figure, LineChart, Series};
+use crate::plot::{Band, Figure, LineChart, Series};
+use crate::runs::compare::Spread;
 use crate::train::{evaluator, Evaluator};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -357,5 +358,177 @@ impl Experiment for AdaptationExperiment {
 
     fn data_mut(&mut self) -> Option<&mut DataSource> {
         Some(&mut self.data)
+    }
+}
+
+/// One run name of [`AdaptationSeeds`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeedsAccuracy {
+    pub name: String,
+    /// Seeds that ran it.
+    pub seeds: usize,
+    /// Final accuracy over those seeds.
+    pub final_accuracy: Spread,
+    /// Best accuracy of each run over its evaluations.
+    pub best_accuracy: Spread,
+    /// Seeds in which its final accuracy was the highest (ties count) of
+    /// that seed's runs, and the lowest.
+    pub top: usize,
+    pub bottom: usize,
+}
+
+/// The adaptation experiment repeated over seeds (one summary per seed, on
+/// the same domains): per run name, the final and best accuracy as mean and
+/// min–max, and in how many seeds it ranked first and last.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdaptationSeeds {
+    pub source: String,
+    pub target: String,
+    pub baseline: f64,
+    pub seeds: usize,
+    pub runs: Vec<SeedsAccuracy>,
+    /// Per run name, every seed's accuracy curve.
+    #[serde(skip)]
+    curves: Vec<(String, Vec<Vec<AccuracyRow>>)>,
+}
+
+impl AdaptationSeeds {
+    /// From one summary per seed.
+    pub fn from_summaries(summaries: &[AdaptationSummary]) -> Result<Self> {
+        let first = summaries.first().ok_or_else(|| Error::input("no adaptation summaries to combine"))?;
+        let mut names: Vec<String> = vec![];
+        for s in summaries {
+            if (s.source.as_str(), s.target.as_str()) != (&first.source, &first.target) {
+                return Err(Error::input(format!(
+                    "adaptation summaries on different domains: {} → {} and {} → {}",
+                    first.source, first.target, s.source, s.target
+                )));
+            }
+            for (m, _) in &s.methods {
+                if !names.contains(m) {
+                    names.push(m.clone());
+                }
+            }
+        }
+        let finals = |s: &AdaptationSummary| -> Vec<f64> {
+            s.methods.iter().filter_map(|(m, _)| s.final_accuracy(m)).collect::<Vec<f64>>()
+        };
+        let mut runs = vec![];
+        let mut curves = vec![];
+        for name in names {
+            let (mut fin, mut best, mut top, mut bottom, mut seeds_curves) = (vec![], vec![], 0, 0, vec![]);
+            for s in summaries {
+                let Some((_, rows)) = s.methods.iter().find(|(m, _)| *m == name) else { continue };
+                let (Some(f), Some(b)) = (rows.last(), rows.iter().map(|r| r.accuracy).reduce(f64::max)) else {
+                    continue;
+                };
+                let all = finals(s);
+                top += usize::from(all.iter().all(|&a| a <= f.accuracy));
+                bottom += usize::from(all.iter().all(|&a| a >= f.accuracy));
+                fin.push(f.accuracy);
+                best.push(b);
+                seeds_curves.push(rows.clone());
+            }
+            runs.push(SeedsAccuracy {
+                name: name.clone(),
+                seeds: fin.len(),
+                final_accuracy: Spread::of(&fin),
+                best_accuracy: Spread::of(&best),
+                top,
+                bottom,
+            });
+            curves.push((name, seeds_curves));
+        }
+        let baselines: Vec<f64> = summaries.iter().map(|s| s.baseline).collect();
+        Ok(AdaptationSeeds {
+            source: first.source.clone(),
+            target: first.target.clone(),
+            baseline: Spread::of(&baselines).mean,
+            seeds: summaries.len(),
+            runs,
+            curves,
+        })
+    }
+
+    /// Run `name`'s line.
+    pub fn run(&self, name: &str) -> Option<&SeedsAccuracy> {
+        self.runs.iter().find(|r| r.name == name)
+    }
+
+    /// `w1fe-lp-k3 36.2 [34.0–38.1] % (best in 2/5 seeds, worst in 0/5)`.
+    pub fn describe(&self, name: &str) -> String {
+        match self.run(name) {
+            Some(r) => format!(
+                "{name} {:.1} [{:.1}–{:.1}] % (best in {}/{} seeds, worst in {}/{})",
+                100.0 * r.final_accuracy.mean,
+                100.0 * r.final_accuracy.min,
+                100.0 * r.final_accuracy.max,
+                r.top,
+                r.seeds,
+                r.bottom,
+                r.seeds
+            ),
+            None => format!("{name} not run"),
+        }
+    }
+
+    /// Markdown: per run, final and best accuracy (%) as mean [min–max] over
+    /// seeds, and how often it ranked first and last.
+    pub fn table(&self) -> String {
+        let pct = |s: &Spread| format!("{:.2} [{:.2}–{:.2}]", 100.0 * s.mean, 100.0 * s.min, 100.0 * s.max);
+        let mut out = format!(
+            "1-NN accuracy on the {} test set, {} → {}, over {} seeds (mean [min–max])\n\n\
+             | run | seeds | final % | best % | first | last |\n|---|---|---|---|---|---|\n\
+             | source (no transport) | | {:.2} | | | |\n",
+            self.target,
+            self.source,
+            self.target,
+            self.seeds,
+            100.0 * self.baseline
+        );
+        for r in &self.runs {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} | {} | {} |",
+                r.name,
+                r.seeds,
+                pct(&r.final_accuracy),
+                pct(&r.best_accuracy),
+                r.top,
+                r.bottom
+            );
+        }
+        out
+    }
+
+    /// Accuracy (%) against epoch: per run the mean over seeds with its
+    /// min–max envelope, and the source baseline (the seeds' evaluation
+    /// epochs must agree).
+    pub fn chart(&self) -> Result<LineChart> {
+        let mut c = LineChart::new(
+            format!("{} → {}: 1-NN accuracy, {} seeds", self.source, self.target, self.seeds),
+            "epoch",
+            "accuracy on the target test set (%)",
+        );
+        let mut last = 1.0f64;
+        for (name, seeds) in &self.curves {
+            let Some(first) = seeds.first() else { continue };
+            let n = seeds.iter().map(Vec::len).min().unwrap_or(0);
+            if seeds.iter().any(|rows| rows[..n].iter().zip(&first[..n]).any(|(a, b)| a.epoch != b.epoch)) {
+                return Err(Error::input(format!("{name}: the seeds evaluated at different epochs")));
+            }
+            let spreads: Vec<Spread> =
+                (0..n).map(|i| Spread::of(&seeds.iter().map(|r| 100.0 * r[i].accuracy).collect::<Vec<_>>())).collect();
+            let x: Vec<f64> = first[..n].iter().map(|r| r.epoch as f64).collect();
+            last = last.max(x.last().copied().unwrap_or(1.0));
+            c = c.with_band(Band::new(
+                name.clone(),
+                x,
+                spreads.iter().map(|s| s.mean).collect(),
+                spreads.iter().map(|s| s.min).collect(),
+                spreads.iter().map(|s| s.max).collect(),
+            )?);
+        }
+        Ok(c.with(Series::new("source", vec![0.0, last], vec![100.0 * self.baseline; 2])))
     }
 }

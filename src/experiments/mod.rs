@@ -41,7 +41,7 @@ pub mod two_delta;
 pub mod w2_decay;
 pub mod w2_parts;
 
-pub use adaptation::AdaptationExperiment;
+pub use adaptation::{AdaptationExperiment, AdaptationSeeds};
 pub use driver::{
     extend, kind_of, resume, resume_any, run, run_or_resume, trainer, DriverOptions, Extended, ProgressMode,
     EXPERIMENT_FILE,
