@@ -156,5 +156,11 @@ fn paper_notebooks_are_committed_executed_with_their_claims_table() {
             let measured = r.trim_end_matches('|').rsplit('|').next().unwrap().trim();
             assert!(!measured.is_empty(), "{p}: empty measured value in {r}");
         }
+        // The digit cells ran on real digits: the offline UCI digits and
+        // MNIST-5k where USPS and MNIST cannot be had, never the stand-in.
+        if ["01-w1fe", "02-w2fe", "03-w2gan"].iter().any(|n| p.contains(n)) {
+            assert!(all.contains("real USPS and MNIST") || all.contains("UCI digits"), "{p}: no real digits");
+            assert!(!table.contains("stand-in, not digits"), "{p}: a digit claim from the stand-in");
+        }
     }
 }

@@ -477,13 +477,14 @@ impl AdaptationSeeds {
     pub fn table(&self) -> String {
         let pct = |s: &Spread| format!("{:.2} [{:.2}–{:.2}]", 100.0 * s.mean, 100.0 * s.min, 100.0 * s.max);
         let mut out = format!(
-            "1-NN accuracy on the {} test set, {} → {}, over {} seeds (mean [min–max])\n\n\
+            "1-NN accuracy on the {} test set, {} → {}, over {} seed{} (mean [min–max])\n\n\
              | run | seeds | final % | best % | first | last |\n|---|---|---|---|---|---|\n\
              | source (no transport) | | {:.2} | | | |\n",
             self.target,
             self.source,
             self.target,
             self.seeds,
+            if self.seeds == 1 { "" } else { "s" },
             100.0 * self.baseline
         );
         for r in &self.runs {

@@ -511,10 +511,12 @@ impl RingSeeds {
         let b = self.baseline_k;
         let f = |s: &Spread, digits: usize| format!("{:.d$} [{:.d$}–{:.d$}]", s.mean, s.min, s.max, d = digits);
         let mut out = format!(
-            "{} on the 8-Gaussian ring over {} seeds: final W1 and the epochs and seconds to reach each seed's \
+            "{} on the 8-Gaussian ring over {} seed{}: final W1 and the epochs and seconds to reach each seed's \
              K={b} final W1, relative to K={b} (mean [min–max] over the seeds that reached it)\n\n\
              | K | final W1 | reached | epochs vs K={b} | seconds vs K={b} |\n|---|---|---|---|---|\n",
-            self.critic, self.seeds
+            self.critic,
+            self.seeds,
+            if self.seeds == 1 { "" } else { "s" }
         );
         for r in &self.rows {
             let opt = |s: &Option<Spread>| s.as_ref().map(|s| f(s, 2)).unwrap_or_else(|| "—".into());
