@@ -341,5 +341,16 @@ fn run_or_resume_reads_a_finished_experiment_back_and_runs_a_changed_one() {
     let c = run_or_resume(&exp.clone().seed(3), &out, &opts).unwrap();
     assert!(written() > first, "the changed experiment was not retrained");
     assert_ne!(c.results[0].final_w1, a.results[0].final_w1);
-    assert_ne!(c.results[0].final_w1, a.results[0].final_w1);
+    // The same experiment, but its saved run was made under another preset
+    // (here: another penalty weight): trained again, not refused.
+    let exp = exp.seed(3);
+    let cfg = out.join("k1/config.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(text.contains("lambda = 10.0"), "{text}");
+    std::fs::write(&cfg, text.replace("lambda = 10.0", "lambda = 11.0")).unwrap();
+    let before = written();
+    let d = run_or_resume(&exp, &out, &opts).unwrap();
+    assert!(written() > before, "the run saved under another preset was not retrained");
+    assert_eq!(std::fs::read_to_string(&cfg).unwrap(), text);
+    assert_eq!(d.results[0].final_w1, c.results[0].final_w1);
 }

@@ -91,10 +91,17 @@ pub fn resume<E: Experiment>(out: &Path, opts: &DriverOptions) -> Result<E::Summ
     drive(&file.experiment, file.extended_to, out, opts)
 }
 
-/// [`resume`] when `out` holds `exp` with the same settings and length, else [`run`].
+/// [`resume`] when `out` holds `exp` with the same settings and length and
+/// every run directory there holds the config `exp` gives that run (a preset
+/// that changed since leaves a run that is no longer `exp`'s), else [`run`].
 pub fn run_or_resume<E: Experiment>(exp: &E, out: &Path, opts: &DriverOptions) -> Result<E::Summary> {
     let same = read_file::<E>(out).ok().is_some_and(|f| {
         f.extended_to.is_none() && serde_json::to_value(&f.experiment).ok() == serde_json::to_value(exp).ok()
+    }) && exp.runs().is_ok_and(|specs| {
+        specs.iter().all(|s| {
+            let saved = out.join(&s.name).join("config.toml");
+            !saved.exists() || RunConfig::load(&saved).is_ok_and(|c| c == s.config)
+        })
     });
     if same {
         resume::<E>(out, opts)
