@@ -222,7 +222,7 @@ jupyter: kernel
 
 # One libtorch thread per notebook unless OMP_NUM_THREADS is set: on a loaded
 # 2-core machine libtorch's default (a thread per core) made training ~13× slower.
-notebooks: kernel
+notebooks: kernel real-digits
 	WGFLOW_QUICK=$(WGFLOW_QUICK) WGFLOW_ABORT_ON_PANIC=1 OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} \
 	  $(VPY) scripts/notebooks.py run $(NB_ARGS) $(NOTEBOOKS)
 	WGFLOW_ABORT_ON_PANIC=1 OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(VPY) scripts/notebooks.py selftest tests/notebooks/broken-*.ipynb
