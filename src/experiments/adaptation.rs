@@ -23,8 +23,8 @@ use crate::error::{Error, Result};
 use crate::metrics::knn::{transported_accuracy, OneNn};
 use crate::nets::{Activation, Init, MlpConfig};
 use crate::optim::AdamConfig;
-use crate::plot::{Band, Figure, LineChart, Series};
-use crate::runs::compare::Spread;
+use crate::plot::{Figure, LineChart, Series};
+use crate::runs::compare::{Envelope, Spread};
 use crate::train::{evaluator, Evaluator};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -518,17 +518,11 @@ impl AdaptationSeeds {
             if seeds.iter().any(|rows| rows[..n].iter().zip(&first[..n]).any(|(a, b)| a.epoch != b.epoch)) {
                 return Err(Error::input(format!("{name}: the seeds evaluated at different epochs")));
             }
-            let spreads: Vec<Spread> =
-                (0..n).map(|i| Spread::of(&seeds.iter().map(|r| 100.0 * r[i].accuracy).collect::<Vec<_>>())).collect();
             let x: Vec<f64> = first[..n].iter().map(|r| r.epoch as f64).collect();
+            let xy: Vec<(Vec<f64>, Vec<f64>)> =
+                seeds.iter().map(|rows| (x.clone(), rows[..n].iter().map(|r| 100.0 * r.accuracy).collect())).collect();
             last = last.max(x.last().copied().unwrap_or(1.0));
-            c = c.with_band(Band::new(
-                name.clone(),
-                x,
-                spreads.iter().map(|s| s.mean).collect(),
-                spreads.iter().map(|s| s.min).collect(),
-                spreads.iter().map(|s| s.max).collect(),
-            )?);
+            c = c.with_band(Envelope::of(&xy, x).band(name.clone())?);
         }
         Ok(c.with(Series::new("source", vec![0.0, last], vec![100.0 * self.baseline; 2])))
     }

@@ -17,8 +17,8 @@ use super::{check_ks, Experiment, FinishedRun, Report, RunSpec};
 use crate::config::{preset, RunConfig};
 use crate::error::{Error, Result};
 use crate::flow::StepConfig;
-use crate::plot::{Band, Figure, LineChart, Series, TransportPanels, TransportPlot};
-use crate::runs::compare::Spread;
+use crate::plot::{Figure, LineChart, Series, TransportPanels, TransportPlot};
+use crate::runs::compare::{Envelope, Spread};
 use crate::runs::RunLabels;
 use crate::train::{Hook, Row, Snapshot, Snapshots, Trainer};
 use serde::{Deserialize, Serialize};
@@ -548,15 +548,9 @@ impl RingSeeds {
             if curves.iter().any(|c| c.epoch[..n] != first.epoch[..n]) {
                 return Err(Error::input(format!("K={k}: the seeds evaluated at different epochs")));
             }
-            let at = |i: usize| curves.iter().map(|c| c.w1[i]).collect::<Vec<f64>>();
-            let spreads: Vec<Spread> = (0..n).map(|i| Spread::of(&at(i))).collect();
-            chart = chart.with_band(Band::new(
-                format!("K={k}"),
-                first.epoch[..n].to_vec(),
-                spreads.iter().map(|s| s.mean).collect(),
-                spreads.iter().map(|s| s.min).collect(),
-                spreads.iter().map(|s| s.max).collect(),
-            )?);
+            let xy: Vec<(Vec<f64>, Vec<f64>)> =
+                curves.iter().map(|c| (c.epoch[..n].to_vec(), c.w1[..n].to_vec())).collect();
+            chart = chart.with_band(Envelope::of(&xy, first.epoch[..n].to_vec()).band(format!("K={k}"))?);
         }
         Ok(chart)
     }

@@ -125,6 +125,29 @@ pub struct Envelope {
     pub hi: Vec<f64>,
 }
 
+impl Envelope {
+    /// Mean, min and max of `curves` (each `(x, y)` with `x` increasing) at
+    /// every point of `grid`, each curve read there by [`interp`] (exact at
+    /// its own points).
+    pub fn of(curves: &[(Vec<f64>, Vec<f64>)], grid: Vec<f64>) -> Envelope {
+        let mut mean = Vec::with_capacity(grid.len());
+        let mut lo = Vec::with_capacity(grid.len());
+        let mut hi = Vec::with_capacity(grid.len());
+        for &x in &grid {
+            let v: Vec<f64> = curves.iter().map(|(xs, ys)| interp(xs, ys, x)).collect();
+            mean.push(v.iter().sum::<f64>() / v.len() as f64);
+            lo.push(v.iter().copied().fold(f64::INFINITY, f64::min));
+            hi.push(v.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+        }
+        Envelope { x: grid, mean, lo, hi }
+    }
+
+    /// The envelope as a chart band called `name`.
+    pub fn band(&self, name: impl Into<String>) -> Result<Band> {
+        Band::new(name, self.x.clone(), self.mean.clone(), self.lo.clone(), self.hi.clone())
+    }
+}
+
 /// Mean, min and max of a value over runs.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Spread {
@@ -208,19 +231,6 @@ pub fn interp(xs: &[f64], ys: &[f64], x: f64) -> f64 {
     y0 + (y1 - y0) * (x - x0) / (x1 - x0)
 }
 
-fn envelope(curves: &[(Vec<f64>, Vec<f64>)], grid: Vec<f64>) -> Envelope {
-    let mut mean = Vec::with_capacity(grid.len());
-    let mut lo = Vec::with_capacity(grid.len());
-    let mut hi = Vec::with_capacity(grid.len());
-    for &x in &grid {
-        let v: Vec<f64> = curves.iter().map(|(xs, ys)| interp(xs, ys, x)).collect();
-        mean.push(v.iter().sum::<f64>() / v.len() as f64);
-        lo.push(v.iter().copied().fold(f64::INFINITY, f64::min));
-        hi.push(v.iter().copied().fold(f64::NEG_INFINITY, f64::max));
-    }
-    Envelope { x: grid, mean, lo, hi }
-}
-
 /// The range every curve covers: `[max of starts, min of ends]`.
 fn common_range(curves: &[(Vec<f64>, Vec<f64>)]) -> (f64, f64) {
     let lo = curves.iter().map(|(x, _)| x[0]).fold(f64::NEG_INFINITY, f64::max);
@@ -301,8 +311,8 @@ pub fn compare(runs: &[RunData], metric: Metric, threshold: Option<f64>) -> Resu
             },
             epochs: last(|r| r.epoch as f64),
             seconds: last(|r| r.seconds),
-            by_epoch: envelope(&by_epoch_curves, epoch_grid),
-            by_seconds: envelope(&by_seconds_curves, seconds_grid),
+            by_epoch: Envelope::of(&by_epoch_curves, epoch_grid),
+            by_seconds: Envelope::of(&by_seconds_curves, seconds_grid),
         });
     }
     Ok(Comparison { metric, threshold, groups })
@@ -389,10 +399,8 @@ impl Comparison {
         let mut by_seconds = LineChart::new(format!("{m} against training wall-clock"), "training seconds", &y);
         for g in &self.groups {
             let label = format!("{} ({} runs)", g.label(), g.dirs.len());
-            let e = &g.by_epoch;
-            by_epoch.bands.push(Band::new(&label, e.x.clone(), e.mean.clone(), e.lo.clone(), e.hi.clone())?);
-            let e = &g.by_seconds;
-            by_seconds.bands.push(Band::new(&label, e.x.clone(), e.mean.clone(), e.lo.clone(), e.hi.clone())?);
+            by_epoch.bands.push(g.by_epoch.band(&label)?);
+            by_seconds.bands.push(g.by_seconds.band(&label)?);
         }
         Ok((by_epoch, by_seconds))
     }
