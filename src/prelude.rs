@@ -7,6 +7,7 @@ pub use crate::data::pairs::{MapPair, PairFamily};
 pub use crate::data::{DataSpec, Dataset, Distribution, SpiralArm, Split, Toy};
 pub use crate::device::{choose_device, device_name, seed_all};
 pub use crate::error::{Error, Result};
+pub use crate::experiments::image_gan::{DomainFidSpec, FidSpec};
 pub use crate::experiments::{
     AdaptationExperiment, AdaptationSeeds, Experiment, ImageGanExperiment, MvGaussianExperiment, OtBenchmarkExperiment,
     OtMapsExperiment, Report, RingExperiment, RingSeeds, RingSummary, TwoDeltaExperiment, W2DecayExperiment,

@@ -162,5 +162,11 @@ fn paper_notebooks_are_committed_executed_with_their_claims_table() {
             assert!(all.contains("real USPS and MNIST") || all.contains("UCI digits"), "{p}: no real digits");
             assert!(!table.contains("stand-in, not digits"), "{p}: a digit claim from the stand-in");
         }
+        // The image claims (001, 002) are scored on real images: Debian's
+        // Fashion-MNIST by the domain FID here, never pixel W2 on the stand-in.
+        if ["01-w1fe", "04-wasserstein-proximal"].iter().any(|n| p.contains(n)) {
+            assert!(table.contains("FID (fashion-mnist classifier)"), "{p}: no domain FID in the claims");
+            assert!(!table.contains("pixel W2") && !table.contains("stand-in, not"), "{p}: an image claim from the stand-in");
+        }
     }
 }

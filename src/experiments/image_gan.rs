@@ -20,14 +20,21 @@
 //! pixel space (the trainer's own evaluation, `eval_size` against
 //! `eval_size`) and, when a [`FidSpec`] is given, the FID of
 //! `fid.samples` generated images against the statistics of the data's
-//! training images (pytorch-fid's network and formula, [`crate::metrics::fid`]).
+//! training images (pytorch-fid's network and formula, [`crate::metrics::fid`]),
+//! and, when a [`DomainFidSpec`] is given, the domain FID and KID of
+//! `domain_fid.samples` generated images against the data's training images
+//! in the features of the project's own classifier of the data set
+//! ([`crate::metrics::domain`]: "FID (fashion-mnist classifier)", a different
+//! network and scale from Inception FID; the score of these experiments
+//! where pytorch-fid's weights cannot be had).
 //! One epoch of the trainer is one outer iteration of the papers.
 
 use super::{check_ks, check_methods, grid_runs, to_strings, DataSource, Experiment, FinishedRun, Report, RunSpec};
 use crate::config::{preset, RunConfig};
 use crate::data::{DataSpec, Dataset, Distribution, NormalSpec};
 use crate::error::{Error, Result};
-use crate::metrics::fid::{features, frechet_distance, generator_features, Stats};
+use crate::metrics::domain::{ClassifierOptions, DomainClassifier};
+use crate::metrics::fid::{features, frechet_distance, generator_features, kid, KidOptions, Stats};
 use crate::metrics::inception::FidInception;
 use crate::nets::{DcganConfig, NetConfig};
 use crate::optim::AdamConfig;
@@ -79,6 +86,29 @@ impl FidSpec {
     }
 }
 
+/// The domain FID and KID at every evaluation ([`crate::metrics::domain`]):
+/// the classifier of the experiment's data set and how many images it sees.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DomainFidSpec {
+    /// How the classifier is trained (it is trained once and cached).
+    pub classifier: ClassifierOptions,
+    /// Generated images per evaluation.
+    pub samples: i64,
+    /// Training images the reference features come from (`None`: all, after `limit`).
+    pub reference: Option<i64>,
+    /// KID subsets per evaluation (of ≤ 1,000 images each; 0: no KID).
+    pub kid_subsets: usize,
+}
+
+impl DomainFidSpec {
+    /// The default classifier, `samples` generated images against 10,000
+    /// training images, KID over 100 subsets.
+    pub fn new(samples: i64) -> Self {
+        DomainFidSpec { classifier: ClassifierOptions::default(), samples, reference: Some(10_000), kid_subsets: 100 }
+    }
+}
+
 /// The experiment's settings.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ImageGanExperiment {
@@ -98,6 +128,9 @@ pub struct ImageGanExperiment {
     pub data: DataSource,
     /// FID at every evaluation; `None`: pixel W2 only.
     pub fid: Option<FidSpec>,
+    /// The domain FID and KID at every evaluation; `None`: not computed.
+    #[serde(default)]
+    pub domain_fid: Option<DomainFidSpec>,
 }
 
 /// One evaluation of one run.
@@ -110,6 +143,12 @@ pub struct ScoreRow {
     pub w2: f64,
     /// FID, when the experiment computes it.
     pub fid: Option<f64>,
+    /// The domain FID ([`crate::metrics::domain`]), when the experiment computes it.
+    #[serde(default)]
+    pub domain_fid: Option<f64>,
+    /// The domain KID (mean over subsets), when the experiment computes it.
+    #[serde(default)]
+    pub domain_kid: Option<f64>,
 }
 
 /// The evaluations of every run.
@@ -126,17 +165,31 @@ impl ImageGanSummary {
         self.runs.iter().any(|(_, rows)| rows.iter().any(|r| r.fid.is_some()))
     }
 
-    /// The score the charts and table use: FID if computed, else pixel W2.
-    pub fn score_name(&self) -> &'static str {
+    /// Whether the rows carry domain FIDs.
+    pub fn has_domain_fid(&self) -> bool {
+        self.runs.iter().any(|(_, rows)| rows.iter().any(|r| r.domain_fid.is_some()))
+    }
+
+    /// The score the charts and table use: Inception FID if computed, else
+    /// the domain FID (`FID (fashion-mnist classifier)`), else pixel W2.
+    pub fn score_name(&self) -> String {
         if self.has_fid() {
-            "FID"
+            "FID".into()
+        } else if self.has_domain_fid() {
+            format!("FID ({} classifier)", self.dataset)
         } else {
-            "pixel W2"
+            "pixel W2".into()
         }
     }
 
     fn score(&self, r: &ScoreRow) -> f64 {
-        r.fid.unwrap_or(r.w2)
+        if self.has_fid() {
+            r.fid.unwrap_or(f64::NAN)
+        } else if self.has_domain_fid() {
+            r.domain_fid.unwrap_or(f64::NAN)
+        } else {
+            r.w2
+        }
     }
 
     /// `wgan-gp 24.000 (best 23.270), …`: every run's final and best score.
@@ -161,14 +214,19 @@ impl ImageGanSummary {
     /// Markdown: per run the first, final and best score, and the seconds.
     pub fn table(&self) -> String {
         let name = self.score_name();
+        // The domain KID beside the domain FID, when computed.
+        let kid = !self.has_fid() && self.runs.iter().any(|(_, rows)| rows.iter().any(|r| r.domain_kid.is_some()));
         let mut s = format!(
-            "{} on {}\n\n| run | first {name} | final {name} | best {name} | at epoch | seconds |\n|---|---|---|---|---|---|\n",
-            name, self.dataset
+            "{} on {}\n\n| run | first {name} | final {name} | best {name} | at epoch | seconds |{}\n|---|---|---|---|---|---|{}\n",
+            name,
+            self.dataset,
+            if kid { " final KID |" } else { "" },
+            if kid { "---|" } else { "" }
         );
         for (m, rows) in &self.runs {
             let best = rows.iter().min_by(|a, b| self.score(a).total_cmp(&self.score(b)));
             if let (Some(first), Some(last), Some(best)) = (rows.first(), rows.last(), best) {
-                let _ = writeln!(
+                let _ = write!(
                     s,
                     "| {m} | {:.3} | {:.3} | {:.3} | {} | {:.1} |",
                     self.score(first),
@@ -177,6 +235,10 @@ impl ImageGanSummary {
                     best.epoch,
                     last.seconds
                 );
+                if kid {
+                    let _ = write!(s, " {:.3} |", last.domain_kid.unwrap_or(f64::NAN));
+                }
+                s.push('\n');
             }
         }
         s
@@ -187,7 +249,7 @@ impl ImageGanSummary {
     pub fn chart(&self, wall_clock: bool) -> LineChart {
         let name = self.score_name();
         let xlabel = if wall_clock { "training seconds" } else { "epoch" };
-        let mut c = LineChart::new(format!("{}: {name}", self.dataset), xlabel, name);
+        let mut c = LineChart::new(format!("{}: {name}", self.dataset), xlabel, name.clone());
         for (m, rows) in &self.runs {
             let x = rows.iter().map(|r| if wall_clock { r.seconds } else { r.epoch as f64 }).collect();
             c = c.with(Series::new(m.clone(), x, rows.iter().map(|r| self.score(r)).collect()));
@@ -233,6 +295,7 @@ impl ImageGanExperiment {
             evaluations: 10,
             data: DataSource::default(),
             fid: None,
+            domain_fid: None,
         }
     }
 
@@ -314,6 +377,26 @@ impl ImageGanExperiment {
         }
     }
 
+    /// The domain classifier and the reference features of the data's
+    /// training images (at the DCGAN side, as the samples are).
+    fn domain_context(&self, f: &DomainFidSpec, device: Device) -> Result<DomainContext> {
+        // Trained on the experiment's own data (cached by the data set's name).
+        let root = self.data.dir.clone().unwrap_or_else(|| self.dataset.root(None));
+        let cache = crate::data::data_root(None).join("classifiers");
+        let classifier = DomainClassifier::cached_in(&cache, self.dataset, &root, &f.classifier, device)?;
+        let mut set = self.images().load_images(device)?;
+        if let Some(n) = f.reference {
+            set = set.take(n as usize);
+        }
+        let reference = classifier.features(&set.images)?;
+        Ok(DomainContext {
+            stats: Rc::new(Stats::from_features(&reference)?),
+            reference: Rc::new(reference),
+            classifier: Rc::new(classifier),
+            spec: f.clone(),
+        })
+    }
+
     /// The FID reference statistics of the data's training images.
     fn reference_stats(&self, net: &FidInception, f: &FidSpec, device: Device) -> Result<Stats> {
         let mut set = self.images().load_images(device)?;
@@ -332,11 +415,58 @@ impl Default for ImageGanExperiment {
     }
 }
 
+/// What the evaluators share across runs: FID's network and the data's
+/// reference statistics, the domain classifier and its reference features.
+#[derive(Default)]
+pub struct ImageGanContext {
+    fid: Option<FidContext>,
+    domain: Option<DomainContext>,
+}
+
 /// FID's network and the data's reference statistics, shared by the runs.
-pub struct FidContext {
+struct FidContext {
     net: Rc<FidInception>,
     reference: Rc<Stats>,
     spec: FidSpec,
+}
+
+/// The domain classifier and the data's reference features.
+struct DomainContext {
+    classifier: Rc<DomainClassifier>,
+    reference: Rc<Tensor>,
+    stats: Rc<Stats>,
+    spec: DomainFidSpec,
+}
+
+/// The domain FID and KID of `spec.samples` generated images against the
+/// reference, from the same latent draws at every evaluation.
+struct DomainFidEvaluator {
+    ctx: DomainContext,
+    seed: u64,
+}
+
+impl Evaluator for DomainFidEvaluator {
+    fn evaluate(&mut self, t: &Trainer) -> Result<Vec<(String, f64)>> {
+        let latent = t.config().source.dim()?;
+        let device = t.device();
+        tch::manual_seed(self.seed as i64 ^ 0x0d0f);
+        let n = self.ctx.spec.samples;
+        let mut parts = Vec::new();
+        let mut done = 0;
+        while done < n {
+            let k = 500.min(n - done);
+            let z = Tensor::f_randn([k, latent], (tch::Kind::Float, device))?;
+            parts.push(tch::no_grad(|| t.generate(&z)).f_clamp(-1.0, 1.0)?);
+            done += k;
+        }
+        let feats = self.ctx.classifier.features(&Tensor::f_cat(&parts, 0)?)?;
+        let mut out = vec![("domain_fid".into(), frechet_distance(&Stats::from_features(&feats)?, &self.ctx.stats)?)];
+        if self.ctx.spec.kid_subsets > 0 {
+            let opts = KidOptions { subsets: self.ctx.spec.kid_subsets, seed: self.seed, ..KidOptions::default() };
+            out.push(("domain_kid".into(), kid(&feats, &self.ctx.reference, &opts)?.0));
+        }
+        Ok(out)
+    }
 }
 
 /// The FID of `spec.samples` generated images against the reference: the
@@ -362,7 +492,7 @@ impl Evaluator for FidEvaluator {
 
 impl Experiment for ImageGanExperiment {
     const KIND: &'static str = "image-gan";
-    type Context = Option<FidContext>;
+    type Context = ImageGanContext;
     type Summary = ImageGanSummary;
 
     fn validate(&self) -> Result<()> {
@@ -371,6 +501,17 @@ impl Experiment for ImageGanExperiment {
         self.data.validate(1)?;
         if self.evaluations == 0 {
             return Err(Error::config("evaluations", "must be ≥ 1, got 0"));
+        }
+        if let Some(f) = &self.domain_fid {
+            if f.samples < 2 || f.reference.is_some_and(|r| r < 2) || f.classifier.epochs == 0 {
+                return Err(Error::config(
+                    "domain_fid",
+                    format!(
+                        "needs samples ≥ 2, reference ≥ 2 and classifier.epochs ≥ 1, got {}, {:?}, {}",
+                        f.samples, f.reference, f.classifier.epochs
+                    ),
+                ));
+            }
         }
         if let Some(f) = &self.fid {
             if f.samples < 2 || f.batch_size < 1 || f.reference.is_some_and(|r| r < 2) {
@@ -390,27 +531,43 @@ impl Experiment for ImageGanExperiment {
         grid_runs(&self.methods, &self.ks, |m, k| self.config_for(m, k))
     }
 
-    fn context(&self, device: Device) -> Result<Option<FidContext>> {
-        let Some(f) = &self.fid else { return Ok(None) };
-        let net = f.network(device)?;
-        let reference = self.reference_stats(&net, f, device)?;
-        Ok(Some(FidContext { net: Rc::new(net), reference: Rc::new(reference), spec: f.clone() }))
+    fn context(&self, device: Device) -> Result<ImageGanContext> {
+        let mut ctx = ImageGanContext::default();
+        if let Some(f) = &self.fid {
+            let net = f.network(device)?;
+            let reference = self.reference_stats(&net, f, device)?;
+            ctx.fid = Some(FidContext { net: Rc::new(net), reference: Rc::new(reference), spec: f.clone() });
+        }
+        if let Some(f) = &self.domain_fid {
+            ctx.domain = Some(self.domain_context(f, device)?);
+        }
+        Ok(ctx)
     }
 
-    fn evaluators(&self, ctx: &Option<FidContext>, run: &RunSpec) -> Result<Vec<Box<dyn Evaluator>>> {
-        Ok(match ctx {
-            Some(c) => vec![Box::new(FidEvaluator {
+    fn evaluators(&self, ctx: &ImageGanContext, run: &RunSpec) -> Result<Vec<Box<dyn Evaluator>>> {
+        let mut out: Vec<Box<dyn Evaluator>> = vec![];
+        if let Some(c) = &ctx.fid {
+            out.push(Box::new(FidEvaluator {
                 net: Rc::clone(&c.net),
                 reference: Rc::clone(&c.reference),
                 spec: c.spec.clone(),
                 seed: run.config.train.seed,
-            })],
-            None => vec![],
-        })
+            }));
+        }
+        if let Some(c) = &ctx.domain {
+            let ctx = DomainContext {
+                classifier: Rc::clone(&c.classifier),
+                reference: Rc::clone(&c.reference),
+                stats: Rc::clone(&c.stats),
+                spec: c.spec.clone(),
+            };
+            out.push(Box::new(DomainFidEvaluator { ctx, seed: run.config.train.seed }));
+        }
+        Ok(out)
     }
 
     /// Also writes each run's `samples.png`: 64 images from its fixed latent codes.
-    fn summarise(&self, _ctx: &Option<FidContext>, runs: &[FinishedRun], device: Device) -> Result<ImageGanSummary> {
+    fn summarise(&self, _ctx: &ImageGanContext, runs: &[FinishedRun], device: Device) -> Result<ImageGanSummary> {
         let mut summary = ImageGanSummary { dataset: self.dataset.name().into(), runs: vec![] };
         for r in runs {
             let t = crate::runs::load_trainer(&r.dir, device)?;
@@ -421,7 +578,14 @@ impl Experiment for ImageGanExperiment {
                 .history
                 .rows
                 .iter()
-                .map(|row| ScoreRow { epoch: row.epoch, seconds: row.seconds, w2: row.w2, fid: row.metric("fid") })
+                .map(|row| ScoreRow {
+                    epoch: row.epoch,
+                    seconds: row.seconds,
+                    w2: row.w2,
+                    fid: row.metric("fid"),
+                    domain_fid: row.metric("domain_fid"),
+                    domain_kid: row.metric("domain_kid"),
+                })
                 .collect();
             summary.runs.push((r.spec.name.clone(), rows));
         }

@@ -9,6 +9,7 @@
 //! * [`maps`]: L2-UVP and cos of a learned map against a known optimal one
 //!   (Korotin et al. 2021), and the linear (Bures) baseline map.
 
+pub mod domain;
 pub mod emd;
 pub mod fid;
 pub mod inception;

@@ -2,8 +2,13 @@
 //! FID (and KID) as pytorch-fid computes them. A and B are folders of PNG
 //! images, `.npy` image arrays (`N×H×W×C` u8 or `N×C×H×W` float in [0, 1]),
 //! or `.npz` statistics saved by `--save-stats` (or pytorch-fid's).
+//!
+//! `--classifier fashion-mnist` scores with the domain classifier's features
+//! instead of Inception's (`wgflow::metrics::domain`, trained and cached on
+//! first use): a "FID (fashion-mnist classifier)", not pytorch-fid's FID.
 
 use std::path::PathBuf;
+use wgflow::metrics::domain::{ClassifierOptions, DomainClassifier};
 use wgflow::metrics::fid::{self, KidOptions, Source, Stats};
 use wgflow::metrics::inception::FidInception;
 use wgflow::Error;
@@ -16,8 +21,12 @@ pub struct FidArgs {
     b: Option<PathBuf>,
     /// FID Inception weights (pytorch-fid's pt_inception-2015-12-05-6726825d.pth); default: the
     /// cached copy, downloaded (SHA-256 checked) on first use.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "classifier")]
     weights: Option<PathBuf>,
+    /// Score with the domain classifier of this data set (fashion-mnist) instead of Inception:
+    /// the domain FID/KID, trained and cached on first use (`wgflow classifier`).
+    #[arg(long)]
+    classifier: Option<String>,
     /// Images per forward pass.
     #[arg(long, default_value_t = 50, allow_negative_numbers = true)]
     batch_size: i64,
@@ -46,7 +55,16 @@ pub fn run(args: FidArgs) -> wgflow::Result<()> {
     }
     let needs_net = [Some(&a), b.as_ref()].into_iter().flatten().any(|s| !matches!(s, Source::Stats(_)));
     let device = wgflow::device::choose_device(args.device.as_deref())?;
-    let net = if needs_net {
+    let domain = match (&args.classifier, needs_net) {
+        (Some(name), true) => {
+            let ds = wgflow::data::Dataset::from_name(name)?;
+            let c = DomainClassifier::cached(ds, &ClassifierOptions::default(), device)?;
+            eprintln!("{} (test accuracy {:.4}), not Inception FID", c.fid_name(), c.info.test_accuracy);
+            Some(c)
+        }
+        _ => None,
+    };
+    let net = if needs_net && domain.is_none() {
         let w = match &args.weights {
             Some(w) => w.clone(),
             None => fid::official_weights()?,
@@ -56,6 +74,9 @@ pub fn run(args: FidArgs) -> wgflow::Result<()> {
         None
     };
     let feats = |src: &Source| -> wgflow::Result<Option<tch::Tensor>> {
+        if let (Some(c), false) = (&domain, matches!(src, Source::Stats(_))) {
+            return Ok(Some(c.features(&domain_images(&fid::load_images(src)?, c.info.dataset.as_str())?)?));
+        }
         match (src, &net) {
             (Source::Stats(_), _) | (_, None) => Ok(None),
             (s, Some(n)) => Ok(Some(fid::features(n, &fid::load_images(s)?, args.batch_size)?)),
@@ -100,4 +121,19 @@ pub fn run(args: FidArgs) -> wgflow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Images as [`fid::load_images`] gives them (u8 in [0, 255] or float in
+/// [0, 1]) as the domain classifier takes them: float in [−1, 1], RGB
+/// averaged to grey for a one-channel data set.
+fn domain_images(images: &tch::Tensor, dataset: &str) -> wgflow::Result<tch::Tensor> {
+    let x = if images.kind() == tch::Kind::Uint8 {
+        images.f_to_kind(tch::Kind::Float)?.f_div_scalar(255.0)?
+    } else {
+        images.f_to_kind(tch::Kind::Float)?
+    };
+    let channels = wgflow::data::Dataset::from_name(dataset)?.image_shape()[0];
+    let x =
+        if channels == 1 && x.size()[1] == 3 { x.f_mean_dim([1i64].as_slice(), true, tch::Kind::Float)? } else { x };
+    Ok(x.f_mul_scalar(2.0)?.f_sub_scalar(1.0)?)
 }

@@ -11,13 +11,15 @@
 //! wgflow data fetch mnist|fashion-mnist|usps|cifar10|uci-digits|mnist-5k [--dir DIR] [--verify] [--offline]
 //! wgflow emd --p 1|2 A.npy B.npy [--weights-a WA.npy] [--weights-b WB.npy] [--sinkhorn REG]
 //! wgflow knn --train-x X.npy --train-y Y.npy --test-x X2.npy --test-y Y2.npy [--predictions P.npy]
-//! wgflow fid A B [--weights W] [--batch-size N] [--device D] [--save-stats OUT] [--kid]
+//! wgflow fid A B [--weights W | --classifier fashion-mnist] [--batch-size N] [--device D] [--save-stats OUT] [--kid]
+//! wgflow classifier [--dataset fashion-mnist] [--seed S] [--epochs E] [--retrain]
 //! ```
 //!
 //! Exit codes: 0 success, 1 a failure while running, 2 bad input (a flag or
 //! config value, named in one line on stderr), 75 a run stopped by SIGTERM,
 //! SIGINT or SIGUSR1 after writing its checkpoint (`wgflow::interrupt`).
 
+mod classifier;
 mod compare;
 mod data;
 mod emd;
@@ -53,6 +55,8 @@ enum Command {
     Knn(knn::KnnArgs),
     /// FID (and KID) between two image sets or saved statistics, as pytorch-fid computes it.
     Fid(fid::FidArgs),
+    /// Train (once, then cached) the domain classifier behind the domain FID/KID; print its test accuracy.
+    Classifier(classifier::ClassifierArgs),
     /// Run a grid of methods × K × seeds, one resumable run directory each.
     Sweep(sweep::SweepArgs),
     /// Mean and min/max envelope of runs per method and K, against epoch and wall-clock.
@@ -105,6 +109,7 @@ fn dispatch(cli: Cli) -> wgflow::Result<()> {
         Command::Emd(args) => emd::run(args),
         Command::Knn(args) => knn::run(args),
         Command::Fid(args) => fid::run(args),
+        Command::Classifier(args) => classifier::run(args),
         Command::Sweep(args) => sweep::run(args),
         Command::Compare(args) => compare::run(args),
     }

@@ -227,6 +227,11 @@ pub struct ImageGanArgs {
     /// Generated images per FID.
     #[arg(long, default_value_t = 10_000)]
     fid_samples: i64,
+    /// The domain FID and KID at every evaluation, from this many generated images: the
+    /// features of the project's classifier of the data set (`wgflow classifier`), not
+    /// Inception's [default: none].
+    #[arg(long, value_name = "SAMPLES")]
+    domain_fid: Option<i64>,
     #[command(flatten)]
     data: DataArgs,
     #[command(flatten)]
@@ -369,12 +374,14 @@ pub fn run(cmd: ExperimentCmd) -> wgflow::Result<()> {
                 reference: None,
                 batch_size: 100,
             });
+            exp.domain_fid = a.domain_fid.map(wgflow::experiments::image_gan::DomainFidSpec::new);
             a.common.drive(
                 exp,
                 &[
                     ("limit", "--limit"),
                     ("evaluations", "--evaluations"),
                     ("fid", "--fid-samples"),
+                    ("domain_fid", "--domain-fid"),
                     ("dataset", "--dataset"),
                 ],
             )
