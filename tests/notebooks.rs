@@ -166,7 +166,10 @@ fn paper_notebooks_are_committed_executed_with_their_claims_table() {
         // Fashion-MNIST by the domain FID here, never pixel W2 on the stand-in.
         if ["01-w1fe", "04-wasserstein-proximal"].iter().any(|n| p.contains(n)) {
             assert!(table.contains("FID (fashion-mnist classifier)"), "{p}: no domain FID in the claims");
-            assert!(!table.contains("pixel W2") && !table.contains("stand-in, not"), "{p}: an image claim from the stand-in");
+            assert!(
+                !table.contains("pixel W2") && !table.contains("stand-in, not"),
+                "{p}: an image claim from the stand-in"
+            );
         }
     }
 }
