@@ -34,7 +34,7 @@ use crate::config::{preset, RunConfig};
 use crate::data::{DataSpec, Dataset, Distribution, NormalSpec};
 use crate::error::{Error, Result};
 use crate::metrics::domain::{ClassifierOptions, DomainClassifier};
-use crate::metrics::fid::{features, frechet_distance, generator_features, kid, KidOptions, Stats};
+use crate::metrics::fid::{features, frechet_distance, generated_features, generator_features, kid, KidOptions, Stats};
 use crate::metrics::inception::FidInception;
 use crate::nets::{DcganConfig, NetConfig};
 use crate::optim::AdamConfig;
@@ -450,16 +450,10 @@ impl Evaluator for DomainFidEvaluator {
         let latent = t.config().source.dim()?;
         let device = t.device();
         tch::manual_seed(self.seed as i64 ^ 0x0d0f);
-        let n = self.ctx.spec.samples;
-        let mut parts = Vec::new();
-        let mut done = 0;
-        while done < n {
-            let k = 500.min(n - done);
-            let z = Tensor::f_randn([k, latent], (tch::Kind::Float, device))?;
-            parts.push(tch::no_grad(|| t.generate(&z)).f_clamp(-1.0, 1.0)?);
-            done += k;
-        }
-        let feats = self.ctx.classifier.features(&Tensor::f_cat(&parts, 0)?)?;
+        let generate = |k: i64| Ok(t.generate(&Tensor::f_randn([k, latent], (tch::Kind::Float, device))?));
+        let classifier = &self.ctx.classifier;
+        let feats =
+            generated_features(generate, self.ctx.spec.samples, 500, |x| classifier.features(&x.f_clamp(-1.0, 1.0)?))?;
         let mut out = vec![("domain_fid".into(), frechet_distance(&Stats::from_features(&feats)?, &self.ctx.stats)?)];
         if self.ctx.spec.kid_subsets > 0 {
             let opts = KidOptions { subsets: self.ctx.spec.kid_subsets, seed: self.seed, ..KidOptions::default() };

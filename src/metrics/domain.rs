@@ -298,6 +298,12 @@ impl DomainClassifier {
         self.vs.device()
     }
 
+    /// `[C, H, W]` of the data set's images: what the network takes (any
+    /// square side is resized to `H`).
+    pub fn image_shape(&self) -> [i64; 3] {
+        self.shape
+    }
+
     /// `images` (`N×C×H×W` in [−1, 1]) checked and resized to the data set's side.
     fn prepare(&self, images: &Tensor) -> Result<Tensor> {
         let s = images.size();

@@ -231,9 +231,26 @@ pub fn features(net: &FidInception, images: &Tensor, batch_size: i64) -> Result<
 /// here). For a trainer logging FID on the GPU every N iterations.
 pub fn generator_features(
     net: &FidInception,
+    generate: impl FnMut(i64) -> Result<Tensor>,
+    n: i64,
+    batch_size: i64,
+) -> Result<Tensor> {
+    generated_features(generate, n, batch_size, |x| {
+        net.features(&x.f_add_scalar(1.0)?.f_mul_scalar(0.5)?.f_clamp(0.0, 1.0)?)
+    })
+}
+
+/// `features` of `n` samples drawn from a generator in batches of
+/// `batch_size`: `generate(k)` returns `k` images (run without gradients,
+/// detached before `features` sees them), the rows of every batch's
+/// features are concatenated. [`generator_features`] with Inception's
+/// input transform; the domain FID ([`crate::metrics::domain`]) with its
+/// classifier.
+pub fn generated_features(
     mut generate: impl FnMut(i64) -> Result<Tensor>,
     n: i64,
     batch_size: i64,
+    mut features: impl FnMut(&Tensor) -> Result<Tensor>,
 ) -> Result<Tensor> {
     if n < 2 || batch_size < 1 {
         return Err(Error::input(format!("generator features: need n ≥ 2 and batch_size ≥ 1, got {n}, {batch_size}")));
@@ -243,8 +260,7 @@ pub fn generator_features(
     while done < n {
         let k = batch_size.min(n - done);
         let x = tch::no_grad(|| generate(k))?;
-        let x = x.f_detach()?.f_add_scalar(1.0)?.f_mul_scalar(0.5)?.f_clamp(0.0, 1.0)?;
-        parts.push(net.features(&x)?);
+        parts.push(features(&x.f_detach()?)?);
         done += k;
     }
     Ok(Tensor::f_cat(&parts, 0)?)

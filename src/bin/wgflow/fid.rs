@@ -75,7 +75,7 @@ pub fn run(args: FidArgs) -> wgflow::Result<()> {
     };
     let feats = |src: &Source| -> wgflow::Result<Option<tch::Tensor>> {
         if let (Some(c), false) = (&domain, matches!(src, Source::Stats(_))) {
-            return Ok(Some(c.features(&domain_images(&fid::load_images(src)?, c.info.dataset.as_str())?)?));
+            return Ok(Some(c.features(&domain_images(&fid::load_images(src)?, c.image_shape()[0])?)?));
         }
         match (src, &net) {
             (Source::Stats(_), _) | (_, None) => Ok(None),
@@ -126,13 +126,12 @@ pub fn run(args: FidArgs) -> wgflow::Result<()> {
 /// Images as [`fid::load_images`] gives them (u8 in [0, 255] or float in
 /// [0, 1]) as the domain classifier takes them: float in [−1, 1], RGB
 /// averaged to grey for a one-channel data set.
-fn domain_images(images: &tch::Tensor, dataset: &str) -> wgflow::Result<tch::Tensor> {
+fn domain_images(images: &tch::Tensor, channels: i64) -> wgflow::Result<tch::Tensor> {
     let x = if images.kind() == tch::Kind::Uint8 {
         images.f_to_kind(tch::Kind::Float)?.f_div_scalar(255.0)?
     } else {
         images.f_to_kind(tch::Kind::Float)?
     };
-    let channels = wgflow::data::Dataset::from_name(dataset)?.image_shape()[0];
     let x =
         if channels == 1 && x.size()[1] == 3 { x.f_mean_dim([1i64].as_slice(), true, tch::Kind::Float)? } else { x };
     Ok(x.f_mul_scalar(2.0)?.f_sub_scalar(1.0)?)
