@@ -10,8 +10,8 @@ pub use crate::error::{Error, Result};
 pub use crate::experiments::image_gan::{DomainFidSpec, FidSpec};
 pub use crate::experiments::{
     AdaptationExperiment, AdaptationSeeds, Experiment, ImageGanExperiment, MvGaussianExperiment, OtBenchmarkExperiment,
-    OtMapsExperiment, Report, RingExperiment, RingSeeds, RingSummary, TwoDeltaExperiment, W2DecayExperiment,
-    W2PartsExperiment,
+    OtMapsExperiment, OtMapsSeeds, Report, RingExperiment, RingSeeds, RingSummary, TwoDeltaExperiment,
+    W2DecayExperiment, W2PartsExperiment,
 };
 pub use crate::flow::barycentric::exact_w2_flow;
 pub use crate::flow::StepConfig;

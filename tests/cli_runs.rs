@@ -494,3 +494,91 @@ fn the_ot_maps_experiment_resumes_each_of_its_runs() {
     }
     assert!(cut.join("four-gaussians.png").exists());
 }
+
+fn maps_row(dataset: &str, method: &str, map_error: f64) -> wgflow::experiments::ot_maps::OtMapsRow {
+    wgflow::experiments::ot_maps::OtMapsRow {
+        dataset: dataset.into(),
+        method: method.into(),
+        map_error,
+        w2: 2.0 * map_error,
+        seconds: 1.0,
+    }
+}
+
+#[test]
+fn ot_maps_tables_combine_over_seeds() {
+    use wgflow::experiments::ot_maps::{OtMapsSeeds, OtMapsTable};
+    let table = |seed: u64, w2gan: f64, wgan: f64, identity: f64| OtMapsTable {
+        epochs: 10,
+        seed,
+        rows: vec![maps_row("spiral", "w2gan", w2gan), maps_row("spiral", "wgan-lp", wgan)],
+        identity: vec![("spiral".into(), identity)],
+        panels: vec![],
+    };
+    let seeds =
+        OtMapsSeeds::from_tables(&[table(0, 0.05, 0.10, 0.4), table(1, 0.20, 0.08, 0.5), table(2, 0.02, 0.6, 0.45)])
+            .unwrap();
+    assert_eq!(seeds.seeds, vec![0, 1, 2]);
+    let w2gan = seeds.row("spiral", "w2gan").unwrap();
+    assert!((w2gan.map_error.mean - 0.09).abs() < 1e-12);
+    assert_eq!((w2gan.map_error.min, w2gan.map_error.max), (0.02, 0.20));
+    assert!((w2gan.w2.mean - 0.18).abs() < 1e-12);
+    assert_eq!((w2gan.best, w2gan.below_identity), (2, 3));
+    let wgan = seeds.row("spiral", "wgan-lp").unwrap();
+    assert_eq!((wgan.best, wgan.below_identity), (1, 2));
+    let id = seeds.identity_error("spiral").unwrap();
+    assert!((id.mean - 0.45).abs() < 1e-12);
+    let md = seeds.markdown();
+    assert!(md.contains("| w2gan | 0.0900 [0.0200–0.2000] best 2/3 |"), "{md}");
+    assert!(md.contains("| identity (the start) | 0.4500 [0.4000–0.5000] |"), "{md}");
+
+    // A repeated seed, or tables of other methods or lengths, are refused.
+    let err = OtMapsSeeds::from_tables(&[table(0, 0.1, 0.1, 0.4), table(0, 0.1, 0.1, 0.4)]).unwrap_err();
+    assert!(err.to_string().contains("repeat a seed"), "{err}");
+    let mut other = table(1, 0.1, 0.1, 0.4);
+    other.rows.pop();
+    let err = OtMapsSeeds::from_tables(&[table(0, 0.1, 0.1, 0.4), other]).unwrap_err();
+    assert!(err.to_string().contains("ot-maps tables differ"), "{err}");
+    let mut longer = table(1, 0.1, 0.1, 0.4);
+    longer.epochs = 20;
+    assert!(OtMapsSeeds::from_tables(&[table(0, 0.1, 0.1, 0.4), longer]).is_err());
+}
+
+#[test]
+fn ot_maps_records_its_seed_and_the_identity_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = small_config(tmp.path(), "");
+    let mut dirs = vec![];
+    for seed in ["0", "3"] {
+        let out = tmp.path().join(format!("s{seed}"));
+        ok(&wgflow(&[
+            "run",
+            "ot-maps",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--datasets",
+            "four-gaussians",
+            "--methods",
+            "w2gan,wgan-lp",
+            "--seed",
+            seed,
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]));
+        dirs.push(out);
+    }
+    let seeds = wgflow::experiments::OtMapsSeeds::load(&dirs).unwrap();
+    assert_eq!(seeds.seeds, vec![0, 3]);
+    // Four Gaussians at scale 2 onto the same at scale 1: each mode moves by
+    // 1, so the identity's squared error is 1 up to the samples' spread.
+    let id = seeds.identity_error("four-gaussians").unwrap();
+    assert!((id.min - 1.0).abs() < 0.1 && (id.max - 1.0).abs() < 0.1, "{id:?}");
+    assert!(id.min < id.max, "the two seeds drew the same samples: {id:?}");
+    for m in ["w2gan", "wgan-lp"] {
+        let r = seeds.row("four-gaussians", m).unwrap();
+        assert!(r.map_error.min > 0.0 && r.map_error.min <= r.map_error.max);
+    }
+    let best: usize = ["w2gan", "wgan-lp"].iter().map(|m| seeds.row("four-gaussians", m).unwrap().best).sum();
+    assert_eq!(best, 2);
+}

@@ -49,7 +49,7 @@ pub use driver::{
 pub use image_gan::ImageGanExperiment;
 pub use mv_gaussian::MvGaussianExperiment;
 pub use ot_benchmark::OtBenchmarkExperiment;
-pub use ot_maps::OtMapsExperiment;
+pub use ot_maps::{OtMapsExperiment, OtMapsSeeds};
 pub use ring::{RingExperiment, RingSeeds, RingSummary};
 pub use two_delta::TwoDeltaExperiment;
 pub use w2_decay::W2DecayExperiment;

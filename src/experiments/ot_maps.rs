@@ -15,6 +15,7 @@ use crate::metrics::emd::{points2, tensor2};
 use crate::nets::MlpConfig;
 use crate::optim::AdamConfig;
 use crate::plot::{Figure, TransportPanels, TransportPlot};
+use crate::runs::compare::Spread;
 use crate::runs::RunLabels;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -139,6 +140,7 @@ impl Experiment for OtMapsExperiment {
     fn summarise(&self, _ctx: &(), runs: &[FinishedRun], device: Device) -> Result<OtMapsTable> {
         let mut rows = Vec::new();
         let mut figures = Vec::new();
+        let mut identity = Vec::new();
         for ds in &self.datasets {
             let mut panels = Vec::new();
             let mut discrete: Option<(Tensor, Tensor, Tensor)> = None;
@@ -160,6 +162,7 @@ impl Experiment for OtMapsExperiment {
                         points2(&tx, "Discrete-OT map")?,
                     )?;
                     panels.push(plot);
+                    identity.push((ds.clone(), map_error(&x, &tx)?));
                     discrete = Some((x.copy(), y.copy(), tx));
                 }
                 let (dx, dy, tx) = discrete.as_ref().ok_or_else(|| Error::input("no Discrete-OT map"))?;
@@ -178,7 +181,7 @@ impl Experiment for OtMapsExperiment {
             }
             figures.push((ds.clone(), TransportPanels::new(panels)));
         }
-        Ok(OtMapsTable { epochs: self.base.train.epochs, rows, panels: figures })
+        Ok(OtMapsTable { epochs: self.base.train.epochs, seed: self.base.train.seed, rows, identity, panels: figures })
     }
 
     fn base_mut(&mut self) -> Option<&mut RunConfig> {
@@ -202,7 +205,15 @@ pub struct OtMapsRow {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct OtMapsTable {
     pub epochs: usize,
+    /// The runs' seed (it fixes the evaluation samples too).
+    #[serde(default)]
+    pub seed: u64,
     pub rows: Vec<OtMapsRow>,
+    /// Per problem, the identity map's error: `(1/n) Σ |x_i − T(x_i)|²`, the
+    /// error every generator starts from (absent in summaries written
+    /// before it was recorded).
+    #[serde(default)]
+    pub identity: Vec<(String, f64)>,
     /// Per problem: Discrete-OT's arrows and each method's (004 Fig. 2;
     /// not in `summary.json`).
     #[serde(skip)]
@@ -226,6 +237,11 @@ impl OtMapsTable {
     /// The map error of `method` on `dataset`.
     pub fn map_error(&self, dataset: &str, method: &str) -> Option<f64> {
         self.rows.iter().find(|r| r.dataset == dataset && r.method == method).map(|r| r.map_error)
+    }
+
+    /// The identity map's error on `dataset` (where every generator starts).
+    pub fn identity_error(&self, dataset: &str) -> Option<f64> {
+        self.identity.iter().find(|p| p.0 == dataset).map(|p| p.1)
     }
 
     /// The panels of problem `dataset`.
@@ -258,6 +274,175 @@ impl OtMapsTable {
                 match self.rows.iter().find(|r| r.method == *m && r.dataset == *d) {
                     Some(r) => {
                         let _ = write!(s, " {:.4} ({:.3}) |", r.map_error, r.w2);
+                    }
+                    None => s.push_str(" — |"),
+                }
+            }
+            s.push('\n');
+        }
+        s
+    }
+}
+
+/// One method on one problem over seeds ([`OtMapsSeeds`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OtMapsSeedsRow {
+    pub dataset: String,
+    pub method: String,
+    /// Map error against Discrete-OT, over the seeds.
+    pub map_error: Spread,
+    /// Exact W2 between `G(x)` and the target sample, over the seeds.
+    pub w2: Spread,
+    /// Seeds in which this method had the lowest map error on the problem.
+    pub best: usize,
+    /// Seeds in which its map error was below the identity's (it moved
+    /// the source toward the optimal map rather than away from it).
+    pub below_identity: usize,
+}
+
+/// The map-error table repeated over seeds: per problem and method, the map
+/// error and W2 as mean and min–max, and in how many seeds each method had
+/// the lowest map error. Each seed draws its own samples, so each seed's
+/// errors are against that seed's Discrete-OT map.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OtMapsSeeds {
+    pub epochs: usize,
+    pub seeds: Vec<u64>,
+    pub rows: Vec<OtMapsSeedsRow>,
+    /// Per problem, the identity map's error over the seeds.
+    pub identity: Vec<(String, Spread)>,
+}
+
+impl OtMapsSeeds {
+    /// From one table per seed (the same problems, methods and length in each).
+    pub fn from_tables(tables: &[OtMapsTable]) -> Result<Self> {
+        let first = tables.first().ok_or_else(|| Error::input("no ot-maps tables to combine"))?;
+        let cells = |t: &OtMapsTable| t.rows.iter().map(|r| (r.dataset.clone(), r.method.clone())).collect::<Vec<_>>();
+        for t in tables {
+            if cells(t) != cells(first) || t.epochs != first.epochs {
+                return Err(Error::input(format!(
+                    "ot-maps tables differ: seed {} has {} epochs and {:?}, seed {} has {} epochs and {:?}",
+                    first.seed,
+                    first.epochs,
+                    cells(first),
+                    t.seed,
+                    t.epochs,
+                    cells(t)
+                )));
+            }
+        }
+        let seeds: Vec<u64> = tables.iter().map(|t| t.seed).collect();
+        let mut distinct = seeds.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        if distinct.len() != seeds.len() {
+            return Err(Error::input(format!(
+                "ot-maps tables repeat a seed: {seeds:?} (summaries written before the seed was recorded all read \
+                 as seed 0: resume each experiment to rewrite its summary)"
+            )));
+        }
+        let mut rows = Vec::new();
+        let mut identity = Vec::new();
+        for (ds, method) in cells(first) {
+            let of = |t: &OtMapsTable| t.rows.iter().find(|r| r.dataset == ds && r.method == method).cloned();
+            let picked: Vec<OtMapsRow> = tables.iter().filter_map(of).collect();
+            let best = tables
+                .iter()
+                .filter(|t| {
+                    let lowest =
+                        t.rows.iter().filter(|r| r.dataset == ds).min_by(|a, b| a.map_error.total_cmp(&b.map_error));
+                    lowest.is_some_and(|r| r.method == method)
+                })
+                .count();
+            let below_identity = tables
+                .iter()
+                .filter(|t| {
+                    match (t.identity_error(&ds), t.rows.iter().find(|r| r.dataset == ds && r.method == method)) {
+                        (Some(id), Some(r)) => r.map_error < id,
+                        _ => false,
+                    }
+                })
+                .count();
+            if !identity.iter().any(|(d, _): &(String, Spread)| *d == ds) {
+                let ids: Vec<f64> = tables.iter().filter_map(|t| t.identity_error(&ds)).collect();
+                if ids.len() == tables.len() {
+                    identity.push((ds.clone(), Spread::of(&ids)));
+                }
+            }
+            rows.push(OtMapsSeedsRow {
+                map_error: Spread::of(&picked.iter().map(|r| r.map_error).collect::<Vec<_>>()),
+                w2: Spread::of(&picked.iter().map(|r| r.w2).collect::<Vec<_>>()),
+                dataset: ds,
+                method,
+                best,
+                below_identity,
+            });
+        }
+        Ok(OtMapsSeeds { epochs: first.epochs, seeds, rows, identity })
+    }
+
+    /// Reads `summary.json` from each finished ot-maps experiment in `dirs`.
+    pub fn load(dirs: &[std::path::PathBuf]) -> Result<Self> {
+        let tables = dirs
+            .iter()
+            .map(|d| crate::io::read_json::<OtMapsTable>(d.join("summary.json"), "an ot-maps experiment's summary"))
+            .collect::<Result<Vec<_>>>()?;
+        Self::from_tables(&tables)
+    }
+
+    /// The row of `method` on `dataset`.
+    pub fn row(&self, dataset: &str, method: &str) -> Option<&OtMapsSeedsRow> {
+        self.rows.iter().find(|r| r.dataset == dataset && r.method == method)
+    }
+
+    /// The identity map's error on `dataset`, over the seeds.
+    pub fn identity_error(&self, dataset: &str) -> Option<Spread> {
+        self.identity.iter().find(|p| p.0 == dataset).map(|p| p.1)
+    }
+
+    /// Methods as rows, problems as columns: map error mean [min–max], and
+    /// the seeds in which the method had the lowest error; the identity's
+    /// error in the last row.
+    pub fn markdown(&self) -> String {
+        let mut datasets: Vec<&str> = vec![];
+        let mut methods: Vec<&str> = vec![];
+        for r in &self.rows {
+            if !datasets.contains(&r.dataset.as_str()) {
+                datasets.push(&r.dataset);
+            }
+            if !methods.contains(&r.method.as_str()) {
+                methods.push(&r.method);
+            }
+        }
+        let n = self.seeds.len();
+        let mut s = format!(
+            "Map error against Discrete-OT after {} epochs over {n} seed{} ({:?}): mean [min–max], and in how many \
+             seeds the method had the lowest error of all methods (best k/{n})\n\n| method | {} |\n|---|{}\n",
+            self.epochs,
+            if n == 1 { "" } else { "s" },
+            self.seeds,
+            datasets.join(" | "),
+            "---|".repeat(datasets.len())
+        );
+        let f = |v: &Spread| format!("{:.4} [{:.4}–{:.4}]", v.mean, v.min, v.max);
+        for m in &methods {
+            let _ = write!(s, "| {m} |");
+            for d in &datasets {
+                match self.row(d, m) {
+                    Some(r) => {
+                        let _ = write!(s, " {} best {}/{n} |", f(&r.map_error), r.best);
+                    }
+                    None => s.push_str(" — |"),
+                }
+            }
+            s.push('\n');
+        }
+        if !self.identity.is_empty() {
+            s.push_str("| identity (the start) |");
+            for d in &datasets {
+                match self.identity_error(d) {
+                    Some(v) => {
+                        let _ = write!(s, " {} |", f(&v));
                     }
                     None => s.push_str(" — |"),
                 }
