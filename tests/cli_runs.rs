@@ -539,6 +539,13 @@ fn ot_maps_tables_combine_over_seeds() {
     other.rows.pop();
     let err = OtMapsSeeds::from_tables(&[table(0, 0.1, 0.1, 0.4), other]).unwrap_err();
     assert!(err.to_string().contains("ot-maps tables differ"), "{err}");
+    // A table of more methods combines once restricted to the others' methods.
+    let mut wider = table(1, 0.1, 0.1, 0.4);
+    wider.rows.insert(0, maps_row("spiral", "w2fe", 0.01));
+    assert!(OtMapsSeeds::from_tables(&[table(0, 0.1, 0.1, 0.4), wider.clone()]).is_err());
+    let narrowed = OtMapsSeeds::from_tables(&[table(0, 0.1, 0.1, 0.4), wider.only(&["w2gan", "wgan-lp"])]).unwrap();
+    assert_eq!(narrowed.rows.len(), 2);
+    assert_eq!(narrowed.seeds, vec![0, 1]);
     let mut longer = table(1, 0.1, 0.1, 0.4);
     longer.epochs = 20;
     assert!(OtMapsSeeds::from_tables(&[table(0, 0.1, 0.1, 0.4), longer]).is_err());

@@ -239,6 +239,20 @@ impl OtMapsTable {
         self.rows.iter().find(|r| r.dataset == dataset && r.method == method).map(|r| r.map_error)
     }
 
+    /// The table restricted to `methods` (the rows of the others dropped,
+    /// and the panels, which stay with the full table), e.g. to combine a
+    /// seed run of more methods with seeds that repeated only some of them:
+    /// [`OtMapsSeeds::from_tables`] wants the same cells in every table.
+    pub fn only(&self, methods: &[&str]) -> OtMapsTable {
+        OtMapsTable {
+            epochs: self.epochs,
+            seed: self.seed,
+            rows: self.rows.iter().filter(|r| methods.contains(&r.method.as_str())).cloned().collect(),
+            identity: self.identity.clone(),
+            panels: vec![],
+        }
+    }
+
     /// The identity map's error on `dataset` (where every generator starts).
     pub fn identity_error(&self, dataset: &str) -> Option<f64> {
         self.identity.iter().find(|p| p.0 == dataset).map(|p| p.1)
