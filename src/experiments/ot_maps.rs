@@ -189,6 +189,21 @@ impl Experiment for OtMapsExperiment {
     }
 }
 
+/// The problems and the methods of `(problem, method)` cells, each in the
+/// order first seen: a table's columns and rows.
+fn axes<'a>(cells: impl IntoIterator<Item = (&'a str, &'a str)>) -> (Vec<&'a str>, Vec<&'a str>) {
+    let (mut datasets, mut methods) = (vec![], vec![]);
+    for (d, m) in cells {
+        if !datasets.contains(&d) {
+            datasets.push(d);
+        }
+        if !methods.contains(&m) {
+            methods.push(m);
+        }
+    }
+    (datasets, methods)
+}
+
 /// One method on one problem.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct OtMapsRow {
@@ -265,16 +280,7 @@ impl OtMapsTable {
 
     /// Methods as rows, problems as columns: the map error (W2 to the target).
     pub fn markdown(&self) -> String {
-        let mut datasets: Vec<&str> = vec![];
-        let mut methods: Vec<&str> = vec![];
-        for r in &self.rows {
-            if !datasets.contains(&r.dataset.as_str()) {
-                datasets.push(&r.dataset);
-            }
-            if !methods.contains(&r.method.as_str()) {
-                methods.push(&r.method);
-            }
-        }
+        let (datasets, methods) = axes(self.rows.iter().map(|r| (r.dataset.as_str(), r.method.as_str())));
         let mut s = format!(
             "Map error against Discrete-OT, (1/n) Σ |G(x_i) − T(x_i)|² on 512 points (in brackets: exact W2 \
              between G(x) and the target sample), after {} epochs\n\n| method | {} |\n|---|{}\n",
@@ -418,16 +424,7 @@ impl OtMapsSeeds {
     /// the seeds in which the method had the lowest error; the identity's
     /// error in the last row.
     pub fn markdown(&self) -> String {
-        let mut datasets: Vec<&str> = vec![];
-        let mut methods: Vec<&str> = vec![];
-        for r in &self.rows {
-            if !datasets.contains(&r.dataset.as_str()) {
-                datasets.push(&r.dataset);
-            }
-            if !methods.contains(&r.method.as_str()) {
-                methods.push(&r.method);
-            }
-        }
+        let (datasets, methods) = axes(self.rows.iter().map(|r| (r.dataset.as_str(), r.method.as_str())));
         let n = self.seeds.len();
         let mut s = format!(
             "Map error against Discrete-OT after {} epochs over {n} seed{} ({:?}): mean [min–max], and in how many \
