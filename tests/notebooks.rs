@@ -162,6 +162,18 @@ fn paper_notebooks_are_committed_executed_with_their_claims_table() {
             assert!(all.contains("real USPS and MNIST") || all.contains("UCI digits"), "{p}: no real digits");
             assert!(!table.contains("stand-in, not digits"), "{p}: a digit claim from the stand-in");
         }
+        // The 2D claims a run decides are over five seeds, and 001's K = 5 pair (issue 15).
+        let seeded: &[&str] = match p {
+            p if p.contains("01-w1fe") => {
+                &["final W1 over 5 seeds", "final 1-NN accuracy over 5 seeds", "over 5 seeds; w1fe-gp: final"]
+            }
+            p if p.contains("02-w2fe") => &["fitted rates over 5 seeds", "ratio over 5 seeds", "final W1 over 5 seeds"],
+            p if p.contains("04-wasserstein") => &["final exact W1 over 5 seeds"],
+            _ => &[],
+        };
+        for needle in seeded {
+            assert!(table.contains(needle), "{p}: the closing table lacks `{needle}`");
+        }
         // The image claims (001, 002) are scored on real images: Debian's
         // Fashion-MNIST by the domain FID here, never pixel W2 on the stand-in.
         if ["01-w1fe", "04-wasserstein-proximal"].iter().any(|n| p.contains(n)) {
