@@ -376,12 +376,7 @@ impl OtMapsSeeds {
                 .count();
             let below_identity = tables
                 .iter()
-                .filter(|t| {
-                    match (t.identity_error(&ds), t.rows.iter().find(|r| r.dataset == ds && r.method == method)) {
-                        (Some(id), Some(r)) => r.map_error < id,
-                        _ => false,
-                    }
-                })
+                .filter(|t| matches!((t.identity_error(&ds), t.map_error(&ds, &method)), (Some(id), Some(e)) if e < id))
                 .count();
             if !identity.iter().any(|(d, _): &(String, Spread)| *d == ds) {
                 let ids: Vec<f64> = tables.iter().filter_map(|t| t.identity_error(&ds)).collect();
