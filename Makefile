@@ -15,9 +15,10 @@
 #   make bench-metrics  evaluators against POT, scikit-learn, pytorch-fid
 #   make bench   all benchmarks (data, metrics, training loops against PyTorch
 #                eager) and a profile of the training loops; writes BENCHMARKS.md
-#   make kernel  evcxr_jupyter $(EVCXR_VERSION) (cached in ~/.cache/wgflow/evcxr/) and
-#                Jupyter into .venv; registers the user's kernelspec `wgflow` and
-#                starts it once headless so that tch and wgflow are compiled for it
+#   make kernel  evcxr_jupyter $(EVCXR_VERSION) with wgflow's patch (kernels/build-evcxr.sh;
+#                cached in ~/.cache/wgflow/evcxr/) and Jupyter into .venv; registers
+#                the user's kernelspec `wgflow` and starts it once headless so that
+#                tch and wgflow are compiled for it
 #   make kernel-timing  kernel start, first/warm cell, cell after an edit (seconds)
 #   make browser-check  the quick start run in JupyterLab in headless Chromium
 #   make jupyter Jupyter Lab on notebooks/
@@ -158,14 +159,17 @@ bench: setup test-deps fashion-mnist
 	set -o pipefail; $(VPY) benches/reference/profile_train.py $(BENCH_THREADS) w1fe-2d da | tee $(BENCH_LOGS)/profile.log
 	$(VPY) benches/report.py BENCHMARKS.md "$$(cat $(BENCH_LOGS)/load-before)" $(BENCH_LOGS)/*.log
 
-# The notebook kernel (README, "Notebooks"): evcxr_jupyter built once per
-# version into the cache, Jupyter pinned into .venv, the kernelspec `wgflow`
+# The notebook kernel (README, "Notebooks"): evcxr_jupyter with wgflow's patch
+# built once per version and patch into the cache, Jupyter pinned into .venv, the kernelspec `wgflow`
 # filled in (kernels/install.sh), then one headless start of the kernel
 # (scripts/kernel.py warm) that compiles tch's C++ shim, tch and wgflow into
 # evcxr's build directory: the first notebook then opens in seconds, not minutes.
 EVCXR_VERSION := 0.22.0
 WGFLOW_CACHE_DIR := $(or $(WGFLOW_CACHE),$(HOME)/.cache/wgflow)
-EVCXR_ROOT := $(WGFLOW_CACHE_DIR)/evcxr/$(EVCXR_VERSION)
+# evcxr with wgflow's patch (kernels/build-evcxr.sh says what it changes),
+# cached under the patch's hash: a changed patch builds a new binary.
+EVCXR_PATCH := kernels/evcxr-$(EVCXR_VERSION)-wgflow.patch
+EVCXR_ROOT := $(WGFLOW_CACHE_DIR)/evcxr/$(EVCXR_VERSION)-wgflow-$(shell sha256sum $(EVCXR_PATCH) | cut -c1-12)
 EVCXR_JUPYTER := $(EVCXR_ROOT)/bin/evcxr_jupyter
 # evcxr_jupyter's release build at opt-level 1, except the crates evcxr runs
 # for every cell (rust-analyzer's parser, macro expansion, name resolution and
@@ -189,8 +193,7 @@ NB_ARGS ?=
 KERNEL_WARM ?= 1
 
 $(EVCXR_JUPYTER):
-	CARGO_TARGET_DIR=$(WGFLOW_CACHE_DIR)/evcxr-build $(CARGO) install evcxr_jupyter --locked \
-	  --version $(EVCXR_VERSION) --root $(EVCXR_ROOT) $(EVCXR_BUILD_FLAGS)
+	CARGO=$(CARGO) bash kernels/build-evcxr.sh $(EVCXR_PATCH) $(EVCXR_ROOT) $(WGFLOW_CACHE_DIR)/evcxr-build $(EVCXR_BUILD_FLAGS)
 	rm -rf $(WGFLOW_CACHE_DIR)/evcxr-build
 
 # evcxr_jupyter's build leaves a core idle for much of its time (long chains of
