@@ -1,11 +1,20 @@
 //! Live progress of a training run: epoch, losses and the last metric.
 //!
-//! In a terminal an indicatif bar on stderr; without one (a notebook, where
-//! evcxr streams the child's stdout into the cell, or CI logs) a plain line
-//! on stdout, throttled to at most one every [`Progress::interval`] and one
-//! per twentieth of the run (and always the first and last epoch), so that
-//! printing never slows training and a long run in a notebook leaves about 20
-//! lines, not one per half second.
+//! Three forms, chosen by [`Progress::new`]:
+//! - in a terminal, an indicatif bar on stderr;
+//! - in a notebook of the `wgflow` kernel (its patched evcxr forwards a
+//!   carriage return as an in-place update and says so with
+//!   `EVCXR_STDOUT_CR=1`), **one line per run on stdout, rewritten in place**
+//!   (`line\r`, as tqdm's text mode does) at most every
+//!   [`Progress::interval`] and once per hundredth of the run, which ends as
+//!   the run's summary line (`label done: …`, then a newline);
+//! - anywhere else (CI logs, a stock evcxr kernel), plain lines on stdout,
+//!   throttled to at most one every [`Progress::interval`] and one per
+//!   twentieth of the run (and always the first and last epoch), so that a
+//!   long run leaves about 20 lines.
+//!
+//! Printing never slows training. Warnings and errors are not progress: they
+//! go to stderr on their own lines.
 //!
 //! A [`Progress`] is a [`Hook`]: [`Trainer::fit`] calls it after every epoch
 //! and with every evaluation row ([`Progress::epoch`], [`Progress::eval`]);
@@ -22,6 +31,14 @@ use std::time::{Duration, Instant};
 enum Sink {
     Bar(ProgressBar),
     Lines(Box<dyn Write + Send>),
+    /// One line rewritten in place; `width` is the longest written so far
+    /// (a shorter line is padded so that nothing of the longer one shows),
+    /// `open` whether the line still waits for its newline.
+    InPlace {
+        out: Box<dyn Write + Send>,
+        width: usize,
+        open: bool,
+    },
     Quiet,
 }
 
@@ -41,14 +58,26 @@ pub struct Progress {
 }
 
 impl Progress {
-    /// A bar on stderr when stderr is a terminal, else throttled lines on
-    /// stdout (one every 0.5 s at most).
+    /// A bar on stderr when stderr is a terminal; one line updated in place
+    /// on stdout in a `wgflow` kernel (`EVCXR_STDOUT_CR=1`); else throttled
+    /// lines on stdout (one every 0.5 s at most).
     pub fn new(label: impl Into<String>, total: usize) -> Self {
+        let every = Duration::from_millis(500);
         if std::io::stderr().is_terminal() {
             Self::bar(label, total)
+        } else if std::env::var_os("EVCXR_STDOUT_CR").is_some_and(|v| v == "1") {
+            Self::in_place(label, total, Box::new(std::io::stdout()), every)
         } else {
-            Self::lines(label, total, Box::new(std::io::stdout()), Duration::from_millis(500))
+            Self::lines(label, total, Box::new(std::io::stdout()), every)
         }
+    }
+
+    /// One line written to `out` and rewritten in place (each state ends in
+    /// a carriage return) at most once per `interval` and once per hundredth
+    /// of `total` epochs (the first and last epoch always), replaced at the
+    /// end by the summary line ([`Progress::summary`]) and a newline.
+    pub fn in_place(label: impl Into<String>, total: usize, out: Box<dyn Write + Send>, interval: Duration) -> Self {
+        Self::with_sink(label.into(), total, Sink::InPlace { out, width: 0, open: false }, interval)
     }
 
     /// An indicatif bar on stderr.
@@ -96,7 +125,7 @@ impl Progress {
                 b.set_position(epoch as u64);
                 b.set_message(msg);
             }
-            Sink::Lines(_) => {
+            Sink::Lines(_) | Sink::InPlace { .. } => {
                 let due = self.last_line.is_none_or(|t| t.elapsed() >= self.interval && epoch >= self.next_line_epoch)
                     || epoch >= self.total;
                 if due {
@@ -115,14 +144,28 @@ impl Progress {
         }
     }
 
-    /// Ends the bar (a no-op for lines).
+    /// Ends the bar; replaces the in-place line by the summary line (a no-op
+    /// for plain lines).
     pub fn finish(&mut self) {
-        if let Sink::Bar(b) = &self.sink {
-            b.finish();
+        match &self.sink {
+            Sink::Bar(b) => b.finish(),
+            Sink::InPlace { .. } => {
+                let summary = self.summary();
+                self.rewrite(&summary, true);
+            }
+            Sink::Lines(_) | Sink::Quiet => {}
         }
     }
 
-    /// How many plain lines were written so far.
+    /// The line a finished run leaves in a notebook:
+    /// `label done: e/total epochs  critic …  gen …  W1 …  W2 …  113.8s`.
+    pub fn summary(&self) -> String {
+        let label = if self.label.is_empty() { String::new() } else { format!("{} ", self.label) };
+        format!("{label}done: {}/{} epochs  {}", self.epoch, self.total, self.message()).trim_end().to_string()
+    }
+
+    /// How many lines (plain lines, or states of the in-place line) were
+    /// written so far.
     pub fn lines_written(&self) -> usize {
         self.lines
     }
@@ -161,12 +204,46 @@ impl Progress {
 
     fn write_line(&mut self) {
         let line = self.line();
-        if let Sink::Lines(out) = &mut self.sink {
-            // Progress output is best effort: a closed stdout must not stop training.
-            let _ = writeln!(out, "{line}").and_then(|_| out.flush());
-            self.lines += 1;
-            self.last_line = Some(Instant::now());
-            self.next_line_epoch = self.epoch + self.total.div_ceil(20).max(1);
+        let per = match &mut self.sink {
+            Sink::Lines(out) => {
+                // Progress output is best effort: a closed stdout must not stop training.
+                let _ = writeln!(out, "{line}").and_then(|_| out.flush());
+                20
+            }
+            Sink::InPlace { .. } => {
+                self.rewrite(&line, false);
+                100
+            }
+            Sink::Bar(_) | Sink::Quiet => return,
+        };
+        self.lines += 1;
+        self.last_line = Some(Instant::now());
+        self.next_line_epoch = self.epoch + self.total.div_ceil(per).max(1);
+    }
+
+    /// Writes `text` over the in-place line, padded to the longest state
+    /// written, then `\r` (the line stays open) or `\n` (it ends).
+    fn rewrite(&mut self, text: &str, end: bool) {
+        if let Sink::InPlace { out, width, open } = &mut self.sink {
+            let n = text.chars().count();
+            let pad = width.saturating_sub(n);
+            *width = (*width).max(n);
+            let eol = if end { '\n' } else { '\r' };
+            let _ = write!(out, "{text}{:pad$}{eol}", "").and_then(|_| out.flush());
+            *open = !end;
+            if end {
+                *width = 0;
+            }
+        }
+    }
+}
+
+impl Drop for Progress {
+    /// A run that stopped early (an error, an interrupt) still ends its
+    /// in-place line, so that later output starts on a line of its own.
+    fn drop(&mut self) {
+        if let Sink::InPlace { out, open: true, .. } = &mut self.sink {
+            let _ = writeln!(out).and_then(|_| out.flush());
         }
     }
 }
@@ -204,7 +281,8 @@ impl Progress {
 
 impl Trainer {
     /// [`Trainer::fit`] with a [`Progress`] labelled `label` (a bar in a
-    /// terminal, throttled lines in a notebook or a log).
+    /// terminal, one line updated in place in a `wgflow` notebook, throttled
+    /// lines in a log).
     pub fn fit_with_progress(&mut self, label: &str) -> Result<()> {
         let mut p = Progress::new(label, self.config().train.epochs);
         self.fit(&mut [&mut p])

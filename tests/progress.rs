@@ -100,3 +100,97 @@ fn fit_with_a_progress_hook_matches_fit_without() {
         format!("run epoch 6/6  critic {:.4}  gen {:.4}  W1 {:.4}", last.critic_loss, last.generator_loss, last.w1);
     assert!(text.lines().last().unwrap().starts_with(&want), "{text}\nwant {want}");
 }
+
+/// What a notebook shows of a stream: within each line, every carriage
+/// return moves back to its start and what follows overwrites it.
+fn visible(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text
+        .split('\n')
+        .map(|line| {
+            let mut shown: Vec<char> = vec![];
+            for part in line.split('\r') {
+                for (i, c) in part.chars().enumerate() {
+                    if i < shown.len() {
+                        shown[i] = c;
+                    } else {
+                        shown.push(c);
+                    }
+                }
+            }
+            shown.into_iter().collect::<String>().trim_end().to_string()
+        })
+        .collect();
+    if text.ends_with('\n') {
+        lines.pop();
+    }
+    lines
+}
+
+#[test]
+fn in_place_line_is_rewritten_and_ends_as_the_summary() {
+    let buf = Buf::default();
+    let mut p = Progress::in_place("K=3", 1000, Box::new(buf.clone()), Duration::ZERO);
+    for e in 1..=1000 {
+        if e % 250 == 0 {
+            p.eval(&row(e));
+        }
+        p.epoch(e);
+    }
+    // One state per hundredth of the run (the first and last epoch included),
+    // each ending in a carriage return, and no newline before the end.
+    let text = buf.text();
+    assert_eq!(p.lines_written(), 101);
+    assert_eq!(text.matches('\r').count(), 101, "{text:?}");
+    assert!(!text.contains('\n'));
+    assert!(text.starts_with("K=3 epoch    1/1000\r"), "{text:?}");
+    assert!(text.contains("\rK=3 epoch   11/1000\r") && text.contains("\rK=3 epoch  991/1000"), "{text:?}");
+    // A state shorter than an earlier one is padded over it.
+    assert!(text.contains("K=3 epoch  251/1000  critic -0.1235  gen 0.0012  W1 0.5123  W2 0.6400  3.2s\r"));
+    assert_eq!(visible(&text), ["K=3 epoch 1000/1000  critic -0.1235  gen 0.0012  W1 0.5123  W2 0.6400  3.2s"]);
+    p.finish();
+    let text = buf.text();
+    assert!(text.ends_with('\n') && text.matches('\n').count() == 1, "{text:?}");
+    assert_eq!(visible(&text), ["K=3 done: 1000/1000 epochs  critic -0.1235  gen 0.0012  W1 0.5123  W2 0.6400  3.2s"]);
+    drop(p);
+    assert_eq!(buf.text(), text, "a finished line is not ended twice");
+
+    // A run that stops early (an error) ends its line when dropped; the
+    // padding hides the tail of a longer earlier state.
+    let buf = Buf::default();
+    let mut p = Progress::in_place("run", 5, Box::new(buf.clone()), Duration::ZERO);
+    p.eval(&row(1));
+    p.epoch(1);
+    p.eval(&Row::from_columns([2.0, 0.5, f64::NAN, 0.3, f64::NAN, 0.5, 0.6]));
+    p.epoch(2);
+    drop(p);
+    let text = buf.text();
+    let states: Vec<usize> = text.trim_end_matches('\n').split_terminator('\r').map(|s| s.chars().count()).collect();
+    assert_eq!(states, [69, 69], "the shorter state is padded to the longer one: {text:?}");
+    assert_eq!(visible(&text), ["run epoch 2/5  critic –  gen –  W1 0.5000  W2 0.6000  0.5s"]);
+    assert!(text.ends_with("\r\n"));
+}
+
+#[test]
+fn fit_in_a_notebook_leaves_one_summary_line() {
+    let _rng = rng_lock();
+    let mut cfg = RunConfig::default();
+    cfg.train.epochs = 6;
+    cfg.train.eval_every = 3;
+    cfg.train.batch_size = 64;
+    cfg.train.eval_size = 64;
+    cfg.train.critic_iters = 2;
+    let buf = Buf::default();
+    let mut p = Progress::in_place("run", 6, Box::new(buf.clone()), Duration::ZERO);
+    let mut t = Trainer::new(cfg, tch::Device::Cpu).unwrap();
+    t.fit(&mut [&mut p]).unwrap();
+    let text = buf.text();
+    assert_eq!(text.matches('\r').count(), 6, "one state per epoch: {text:?}");
+    let last = t.history().rows.last().unwrap();
+    let want = format!(
+        "run done: 6/6 epochs  critic {:.4}  gen {:.4}  W1 {:.4}",
+        last.critic_loss, last.generator_loss, last.w1
+    );
+    let shown = visible(&text);
+    assert_eq!(shown.len(), 1, "{text:?}");
+    assert!(shown[0].starts_with(&want), "{shown:?}\nwant {want}");
+}

@@ -32,7 +32,8 @@ struct ExperimentFile<E> {
 /// Whether the driver shows progress.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ProgressMode {
-    /// A bar in a terminal, throttled lines elsewhere ([`Progress::new`]).
+    /// A bar in a terminal, one line updated in place in a `wgflow` notebook,
+    /// throttled lines elsewhere ([`Progress::new`]).
     #[default]
     Auto,
     Quiet,
