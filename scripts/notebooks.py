@@ -11,8 +11,11 @@ it. `check` only checks already executed notebooks. A notebook fails the check
 when any cell has an `error` output (a compile error, or a panic, which the
 kernel's start-up file turns into an abort under WGFLOW_ABORT_ON_PANIC=1) or
 writes to stderr (evcxr reports a top-level `?` error on stderr and still
-calls the cell a success; tag a cell `allow-stderr` to permit stderr). Exit
-status 1 when any notebook fails. `selftest` runs notebooks that must fail
+calls the cell a success; tag a cell `allow-stderr` to permit stderr), or
+shows a training run's progress on more than one line: wgflow writes it as
+one line rewritten in place (carriage returns, which the `wgflow` kernel's
+patched evcxr forwards), so several visible lines for one run mean a kernel
+or a wgflow that prints line by line. Exit status 1 when any notebook fails. `selftest` runs notebooks that must fail
 (tests/notebooks/broken-*.ipynb; executed copies in runs/notebooks/selftest/)
 and exits 1 if one of them passes.
 
@@ -22,6 +25,7 @@ and nbformat (`make kernel` installs them into .venv).
 
 import json
 import os
+import re
 import sys
 import time
 
@@ -44,7 +48,33 @@ def problems(nb):
                 text = "".join(o.get("text", "")) if isinstance(o.get("text"), list) else o.get("text", "")
                 if text.strip():
                     out.append(f"cell {i}: stderr: {first_line(text)}")
+        stdout = "".join(stream_text(o) for o in cell.get("outputs", []) if o.get("name") == "stdout")
+        runs = [m.group(1) for m in PROGRESS.finditer(visible(stdout))]
+        for label in sorted({r for r in runs if runs.count(r) > 1}):
+            out.append(f"cell {i}: the progress of {label!r} shows on {runs.count(label)} lines, not one")
     return out
+
+
+# A progress line of wgflow (src/progress.rs): `LABEL epoch e/n …` while the
+# run goes, `LABEL done: e/n epochs …` when it ended.
+PROGRESS = re.compile(r"^(.*?) ?(?:epoch +\d+/\d+|done: \d+/\d+ epochs)", re.M)
+
+
+def stream_text(o):
+    t = o.get("text", "")
+    return "".join(t) if isinstance(t, list) else t
+
+
+def visible(text):
+    """What Jupyter shows of a stream: within a line, a carriage return goes
+    back to its start and what follows overwrites it."""
+    lines = []
+    for line in text.split("\n"):
+        shown = ""
+        for part in line.split("\r"):
+            shown = part + shown[len(part):]
+        lines.append(shown)
+    return "\n".join(lines)
 
 
 def first_line(text):
@@ -122,6 +152,21 @@ def execute_draining(client, nb):
                 if msg["msg_type"] == "stream":
                     c = msg["content"]
                     cell.outputs.append(nbformat.v4.new_output("stream", name=c["name"], text=c["text"]))
+            merge_streams(cell)
+
+
+def merge_streams(cell):
+    """Joins consecutive stream outputs of the same name into one, as Jupyter
+    shows them: a progress line updated in place (states ending in `\\r`)
+    becomes one stream whose text keeps its carriage returns."""
+    merged = []
+    for o in cell.outputs:
+        if o.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream" \
+                and merged[-1].get("name") == o.get("name"):
+            merged[-1]["text"] += o["text"]
+        else:
+            merged.append(o)
+    cell.outputs = merged
 
 
 DRAIN_S = 1.0

@@ -2,7 +2,9 @@
 //! wgflow's own plot types, and the checker of `make notebooks`
 //! (scripts/notebooks.py) passes it but fails notebooks executed with a
 //! panicking cell or a top-level `?` error (outputs recorded from real runs
-//! of tests/notebooks/broken-*.ipynb in the wgflow kernel).
+//! of tests/notebooks/broken-*.ipynb in the wgflow kernel), or with a run's
+//! progress on many lines; the quick start's training cells hold one line
+//! per run, rewritten in place.
 
 use base64::Engine;
 use serde_json::Value;
@@ -79,6 +81,69 @@ fn quickstart_outputs_hold_wgflow_svg_and_png() {
     assert!(stdout.contains("W1-FE K=3 epoch") && stdout.contains("W1-FE K=1 epoch"), "{stdout}");
 }
 
+/// What Jupyter shows of a stream's text: within each line, a carriage
+/// return moves back to its start and what follows overwrites it.
+fn visible(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text
+        .split('\n')
+        .map(|line| {
+            let mut shown: Vec<char> = vec![];
+            for part in line.split('\r') {
+                for (i, c) in part.chars().enumerate() {
+                    if i < shown.len() {
+                        shown[i] = c;
+                    } else {
+                        shown.push(c);
+                    }
+                }
+            }
+            shown.into_iter().collect::<String>().trim_end().to_string()
+        })
+        .collect();
+    if text.ends_with('\n') {
+        lines.pop();
+    }
+    lines
+}
+
+#[test]
+fn quickstart_training_cells_show_one_progress_line_per_run() {
+    let nb = load("notebooks/00-quickstart.ipynb");
+    for (call, label) in
+        [("Progress::new(\"W1-FE K=3\"", "W1-FE K=3"), ("fit_with_progress(\"W1-FE K=1\")", "W1-FE K=1")]
+    {
+        let cell = nb["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| text(&c["source"]).contains(call))
+            .unwrap_or_else(|| panic!("no cell calls {call}"));
+        let outputs = cell["outputs"].as_array().unwrap();
+        // One stream (stdout), nothing else: no stderr, no error.
+        assert_eq!(outputs.len(), 1, "{label}: {outputs:?}");
+        assert_eq!((&outputs[0]["output_type"], &outputs[0]["name"]), (&"stream".into(), &"stdout".into()));
+        let raw = text(&outputs[0]["text"]);
+        // Updated in place: many states, each ended by a carriage return, then
+        // one newline after the summary.
+        let states = raw.matches('\r').count();
+        assert!(states >= 10, "{label}: {states} in-place states: {raw:?}");
+        assert_eq!(raw.matches('\n').count(), 1, "{label}: {raw:?}");
+        assert!(raw.starts_with(&format!("{label} epoch   1/")), "{label}: {raw:?}");
+        // What the reader sees: the summary line alone, with every value computed.
+        let shown = visible(&raw);
+        assert_eq!(shown.len(), 1, "{label}: {shown:?}");
+        let summary = &shown[0];
+        assert!(summary.starts_with(&format!("{label} done: ")), "{summary}");
+        let epochs = summary.split_whitespace().nth(3).unwrap();
+        let (done, total) = epochs.split_once('/').unwrap();
+        assert_eq!(done, total, "{summary}");
+        for field in ["critic ", "gen ", "W1 ", "W2 "] {
+            let value = summary.split(field).nth(1).and_then(|v| v.split_whitespace().next()).unwrap();
+            assert!(value.parse::<f64>().is_ok_and(f64::is_finite), "{label}: {field}{value} in {summary}");
+        }
+    }
+}
+
 fn check(paths: &[&str]) -> (i32, String) {
     let root = env!("CARGO_MANIFEST_DIR");
     let out = Command::new("python3")
@@ -102,6 +167,11 @@ fn checker_passes_the_quickstart_and_fails_broken_runs() {
     let (code, out) = check(&["tests/notebooks/executed/broken-question-mark.ipynb"]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("cell 1: stderr:") && out.contains("/nonexistent/run.toml"), "{out}");
+    // Progress printed line by line (a stock evcxr kernel, recorded): one
+    // run on 21 lines fails; the quick start's in-place lines pass above.
+    let (code, out) = check(&["tests/notebooks/executed/progress-lines.ipynb"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("cell 2: the progress of 'W1-FE K=1' shows on 21 lines, not one"), "{out}");
     // One bad notebook among good ones fails the run.
     let (code, _) = check(&["notebooks/00-quickstart.ipynb", "tests/notebooks/executed/broken-panic.ipynb"]);
     assert_eq!(code, 1);
