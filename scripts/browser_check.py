@@ -18,6 +18,11 @@ without knowing the notebook's cells:
     (an <svg> or loaded <img> of non-zero size in an output area), with at
     least --min-svg SVG figures (default 3) and --min-png PNG figures
     (default 1);
+  - each training run's progress is rendered as one line (wgflow writes it
+    as one line rewritten in place with carriage returns, ending as the
+    run's summary), never as one line per update: in the end, and at every
+    poll (once a second) while the cells run, when the distinct states the
+    line went through are recorded;
 
 and writes a screenshot of the executed notebook to DIR/<name>.png (default
 DIR runs/browser-check; the notebook's figures are cropped into
@@ -32,6 +37,7 @@ unless set. Needs Debian's chromium and chromium-driver and selenium
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -84,8 +90,11 @@ w.content.widgets.forEach((cell, i) => {
   const pngs = Array.from(cell.node.querySelectorAll('.jp-Cell-outputArea .jp-RenderedImage img'))
     .filter(e => (e.getAttribute('src') || '').startsWith('data:image/png'))
     .map(e => { const r = e.getBoundingClientRect(); return (e.complete && e.naturalWidth > 0) ? [r.width, r.height] : [0, 0]; });
+  const shown = Array.from(cell.node.querySelectorAll(
+      '.jp-Cell-outputArea .jp-RenderedText[data-mime-type="application/vnd.jupyter.stdout"]'))
+    .map(e => e.innerText);
   cells.push({index: i, count: m.executionCount, prompt: prompt ? prompt.textContent.trim() : '',
-              tags: m.getMetadata('tags') || [], outputs: outs, svgs: svgs, pngs: pngs,
+              tags: m.getMetadata('tags') || [], outputs: outs, svgs: svgs, pngs: pngs, shown: shown,
               source: m.sharedModel.getSource().slice(0, 80)});
 });
 return {ready: true, kernel: k ? k.name : null, status: k ? k.status : sc.kernelDisplayStatus,
@@ -162,19 +171,41 @@ def browser(tmp, width, height):
     return webdriver.Chrome(options=opts, service=Service(executable_path=CHROMEDRIVER))
 
 
-def wait(driver, what, pred, timeout, every=1.0):
+def wait(driver, what, pred, timeout, every=1.0, seen=None):
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
         last = driver.execute_script(STATE_JS)
+        if seen is not None:
+            watch_progress(last, seen)
         if pred(last):
             return last
         time.sleep(every)
     raise TimeoutError(f"{what}: not reached in {timeout} s; last state: {json.dumps(last)[:1500]}")
 
 
+# A progress line of wgflow (src/progress.rs) as rendered: `LABEL epoch e/n …`
+# while it runs, `LABEL done: e/n epochs …` when it ended.
+PROGRESS = re.compile(r"^(.*?) ?(?:epoch +\d+/\d+|done: \d+/\d+ epochs)", re.M)
+
+
+def watch_progress(state, seen):
+    """Records what a run's progress looked like while the cells ran: the
+    distinct lines shown per run (the states the in-place line went through)
+    and any moment at which one run showed on more than one line."""
+    for c in state.get("cells", []) if state.get("ready") else []:
+        for text in c.get("shown", []):
+            found = [(m.group(1), m.group(0)) for m in PROGRESS.finditer(text)]
+            labels = [label for label, _ in found]
+            for label, line in found:
+                seen["states"].setdefault(label, set()).add(line)
+                if labels.count(label) > 1:
+                    seen["split"].add(label)
+
+
 def problems(state, min_svg, min_png):
     out = []
+    n_runs = 0
     if state["status"] not in ("idle",):
         out.append(f"kernel status {state['status']!r} after the run (expected idle)")
     n_svg = n_png = 0
@@ -198,11 +229,18 @@ def problems(state, min_svg, min_png):
             out.append(f"{where}: {want_png} PNG outputs, {len(shown_png)} rendered (sizes {c['pngs']})")
         n_svg += len(shown_svg)
         n_png += len(shown_png)
+        # A run's progress is one line rewritten in place: as rendered, each
+        # run (its label) has one line, a progress state or its summary.
+        for text in c.get("shown", []):
+            runs = [m.group(1) for m in PROGRESS.finditer(text)]
+            n_runs += len(runs)
+            for label in sorted({r for r in runs if runs.count(r) > 1}):
+                out.append(f"{where}: the progress of {label!r} is shown on {runs.count(label)} lines, not one")
     if n_svg < min_svg:
         out.append(f"{n_svg} SVG figures rendered, at least {min_svg} required")
     if n_png < min_png:
         out.append(f"{n_png} PNG figures rendered, at least {min_png} required")
-    return out, n_svg, n_png
+    return out, n_svg, n_png, n_runs
 
 
 def screenshots(driver, out_dir, name):
@@ -303,20 +341,26 @@ def main(argv):
         time.sleep(2)
         # Done when the kernel is idle with nothing queued and every cell ran, or a
         # cell failed (JupyterLab then stops the run), or the kernel died.
+        seen = {"states": {}, "split": set()}
         state = wait(driver, "all cells run",
                      lambda s: s.get("ready") and (s["status"] == "dead" or (
                          s["status"] == "idle" and not s["pending"] and (
                              all(c["count"] is not None for c in s["cells"])
                              or any(o["type"] == "error" for c in s["cells"] for o in c["outputs"])))),
-                     timeout, every=2.0)
+                     timeout, every=1.0, seen=seen)
         time.sleep(3)  # late output (evcxr forwards stderr after the idle status) and layout
         state = driver.execute_script(STATE_JS)
         times["run_all"] = time.monotonic() - t0 - times["kernel_ready"]
-        bad, n_svg, n_png = problems(state, min_svg, min_png)
+        bad, n_svg, n_png, n_runs = problems(state, min_svg, min_png)
+        for label in sorted(seen["split"]):
+            bad.append(f"the progress of {label!r} showed on more than one line while it ran")
+        live = {label: len(lines) for label, lines in seen["states"].items()}
         full, crop = screenshots(driver, out_dir, name)
         if sha(nb_abs) != before:
             bad.append(f"{rel} changed on disk during the check")
-        result.update(ok=not bad, problems=bad, svg=n_svg, png=n_png, cells=len(state["cells"]),
+        result.update(ok=not bad, problems=bad, svg=n_svg, png=n_png, progress_lines=n_runs, cells=len(state["cells"]),
+                      progress_states_seen=live,
+                      shown_stdout={c["index"]: c["shown"] for c in state["cells"] if c.get("shown")},
                       screenshot=os.path.relpath(full, ROOT), figures=crop and os.path.relpath(crop, ROOT))
     except TimeoutError as e:
         bad = [str(e)]
@@ -342,7 +386,9 @@ def main(argv):
     if result["ok"]:
         shutil.rmtree(tmp, ignore_errors=True)
         print(f"ok   {rel} in JupyterLab/Chromium: {result['cells']} code cells, {result['svg']} SVG and "
-              f"{result['png']} PNG figures rendered, no errors ({times['total']:.0f} s: lab "
+              f"{result['png']} PNG figures rendered, {result['progress_lines']} training runs shown on one line each "
+              f"(states seen while running: {result.get('progress_states_seen')}), "
+              f"no errors ({times['total']:.0f} s: lab "
               f"{times['lab_ready']:.0f} s, kernel {times['kernel_ready'] - times['lab_ready']:.0f} s, "
               f"run all {times.get('run_all', 0):.0f} s); screenshot {result['screenshot']}")
         return 0
