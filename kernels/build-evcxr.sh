@@ -12,8 +12,12 @@
 #    forwards), and the child learns it from EVCXR_STDOUT_CR=1, so wgflow's
 #    progress can be one line updated in place;
 #  - after a `:dep` the def maps and trait impls of every crate are computed
-#    on all cores in the background (rust-analyzer's cache priming), instead
-#    of on one core inside the next cell.
+#    on all cores in a background thread (dependencies first, every query
+#    under catch_unwind, so the primer always ends), instead of on one core
+#    inside the next cell; and a cell without `let` no longer asks
+#    rust-analyzer for its scope, so the start-up cells leave that work to the
+#    primer, which overlaps cargo's build of the dependencies and of the
+#    start-up cells. EVCXR_NO_PRIME=1 turns the primer off.
 set -euo pipefail
 patch=$(realpath "$1") root=$2 build=$3
 shift 3
