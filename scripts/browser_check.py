@@ -184,9 +184,11 @@ def wait(driver, what, pred, timeout, every=1.0, seen=None):
     raise TimeoutError(f"{what}: not reached in {timeout} s; last state: {json.dumps(last)[:1500]}")
 
 
-# A progress line of wgflow (src/progress.rs) as rendered: `LABEL epoch e/n …`
-# while it runs, `LABEL done: e/n epochs …` when it ended.
-PROGRESS = re.compile(r"^(.*?) ?(?:epoch +\d+/\d+|done: \d+/\d+ epochs)", re.M)
+# wgflow's progress line (src/progress.rs) as rendered: `LABEL epoch e/n …`
+# while the run goes (at most one such line per run, rewritten in place),
+# `LABEL done: e/n epochs …` once it ended.
+PROGRESS = re.compile(r"^(.*?) ?epoch +\d+/\d+", re.M)
+SUMMARY = re.compile(r"^(.*?) done: \d+/\d+ epochs", re.M)
 
 
 def watch_progress(state, seen):
@@ -201,6 +203,8 @@ def watch_progress(state, seen):
                 seen["states"].setdefault(label, set()).add(line)
                 if labels.count(label) > 1:
                     seen["split"].add(label)
+            for m in SUMMARY.finditer(text):
+                seen["states"].setdefault(m.group(1), set()).add(m.group(0))
 
 
 def problems(state, min_svg, min_png):
@@ -232,10 +236,10 @@ def problems(state, min_svg, min_png):
         # A run's progress is one line rewritten in place: as rendered, each
         # run (its label) has one line, a progress state or its summary.
         for text in c.get("shown", []):
-            runs = [m.group(1) for m in PROGRESS.finditer(text)]
-            n_runs += len(runs)
-            for label in sorted({r for r in runs if runs.count(r) > 1}):
-                out.append(f"{where}: the progress of {label!r} is shown on {runs.count(label)} lines, not one")
+            states = [m.group(1) for m in PROGRESS.finditer(text)]
+            n_runs += len(SUMMARY.findall(text))
+            for label in sorted({r for r in states if states.count(r) > 1}):
+                out.append(f"{where}: the progress of {label!r} is shown on {states.count(label)} lines, not one")
     if n_svg < min_svg:
         out.append(f"{n_svg} SVG figures rendered, at least {min_svg} required")
     if n_png < min_png:
@@ -386,7 +390,7 @@ def main(argv):
     if result["ok"]:
         shutil.rmtree(tmp, ignore_errors=True)
         print(f"ok   {rel} in JupyterLab/Chromium: {result['cells']} code cells, {result['svg']} SVG and "
-              f"{result['png']} PNG figures rendered, {result['progress_lines']} training runs shown on one line each "
+              f"{result['png']} PNG figures rendered, {result['progress_lines']} training runs ended on one summary line each "
               f"(states seen while running: {result.get('progress_states_seen')}), "
               f"no errors ({times['total']:.0f} s: lab "
               f"{times['lab_ready']:.0f} s, kernel {times['kernel_ready'] - times['lab_ready']:.0f} s, "

@@ -49,15 +49,17 @@ def problems(nb):
                 if text.strip():
                     out.append(f"cell {i}: stderr: {first_line(text)}")
         stdout = "".join(stream_text(o) for o in cell.get("outputs", []) if o.get("name") == "stdout")
-        runs = [m.group(1) for m in PROGRESS.finditer(visible(stdout))]
-        for label in sorted({r for r in runs if runs.count(r) > 1}):
-            out.append(f"cell {i}: the progress of {label!r} shows on {runs.count(label)} lines, not one")
+        states = [m.group(1) for m in PROGRESS.finditer(visible(stdout))]
+        for label in sorted({r for r in states if states.count(r) > 1}):
+            out.append(f"cell {i}: the progress of {label!r} shows on {states.count(label)} lines, not one")
     return out
 
 
-# A progress line of wgflow (src/progress.rs): `LABEL epoch e/n …` while the
-# run goes, `LABEL done: e/n epochs …` when it ended.
-PROGRESS = re.compile(r"^(.*?) ?(?:epoch +\d+/\d+|done: \d+/\d+ epochs)", re.M)
+# A state of wgflow's progress line (src/progress.rs), `LABEL epoch e/n …`.
+# Rewritten in place, a run leaves none visible once it ends (its summary,
+# `LABEL done: e/n epochs …`, replaces it) and at most one while it runs;
+# printed line by line, it leaves about twenty.
+PROGRESS = re.compile(r"^(.*?) ?epoch +\d+/\d+", re.M)
 
 
 def stream_text(o):
