@@ -6,6 +6,9 @@
 //! progress on many lines; the quick start's training cells hold one line
 //! per run, rewritten in place.
 
+mod common;
+use common::visible;
+
 use base64::Engine;
 use serde_json::Value;
 use std::path::Path;
@@ -79,31 +82,6 @@ fn quickstart_outputs_hold_wgflow_svg_and_png() {
         .map(|o| text(&o["text"]))
         .collect();
     assert!(stdout.contains("W1-FE K=3 epoch") && stdout.contains("W1-FE K=1 epoch"), "{stdout}");
-}
-
-/// What Jupyter shows of a stream's text: within each line, a carriage
-/// return moves back to its start and what follows overwrites it.
-fn visible(text: &str) -> Vec<String> {
-    let mut lines: Vec<String> = text
-        .split('\n')
-        .map(|line| {
-            let mut shown: Vec<char> = vec![];
-            for part in line.split('\r') {
-                for (i, c) in part.chars().enumerate() {
-                    if i < shown.len() {
-                        shown[i] = c;
-                    } else {
-                        shown.push(c);
-                    }
-                }
-            }
-            shown.into_iter().collect::<String>().trim_end().to_string()
-        })
-        .collect();
-    if text.ends_with('\n') {
-        lines.pop();
-    }
-    lines
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! last metric, and the trainer driven epoch by epoch.
 
 mod common;
-use common::rng_lock;
+use common::{rng_lock, visible};
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -75,15 +75,21 @@ fn lines_are_throttled_and_carry_losses_and_metrics() {
     assert_eq!(q.lines_written(), 0);
 }
 
-#[test]
-fn fit_with_a_progress_hook_matches_fit_without() {
-    let _rng = rng_lock();
+/// A 6-epoch run on the default problem, evaluated every 3 epochs.
+fn six_epochs() -> RunConfig {
     let mut cfg = RunConfig::default();
     cfg.train.epochs = 6;
     cfg.train.eval_every = 3;
     cfg.train.batch_size = 64;
     cfg.train.eval_size = 64;
     cfg.train.critic_iters = 2;
+    cfg
+}
+
+#[test]
+fn fit_with_a_progress_hook_matches_fit_without() {
+    let _rng = rng_lock();
+    let cfg = six_epochs();
     let mut a = Trainer::new(cfg.clone(), tch::Device::Cpu).unwrap();
     a.fit(&mut []).unwrap();
     let buf = Buf::default();
@@ -99,31 +105,6 @@ fn fit_with_a_progress_hook_matches_fit_without() {
     let want =
         format!("run epoch 6/6  critic {:.4}  gen {:.4}  W1 {:.4}", last.critic_loss, last.generator_loss, last.w1);
     assert!(text.lines().last().unwrap().starts_with(&want), "{text}\nwant {want}");
-}
-
-/// What a notebook shows of a stream: within each line, every carriage
-/// return moves back to its start and what follows overwrites it.
-fn visible(text: &str) -> Vec<String> {
-    let mut lines: Vec<String> = text
-        .split('\n')
-        .map(|line| {
-            let mut shown: Vec<char> = vec![];
-            for part in line.split('\r') {
-                for (i, c) in part.chars().enumerate() {
-                    if i < shown.len() {
-                        shown[i] = c;
-                    } else {
-                        shown.push(c);
-                    }
-                }
-            }
-            shown.into_iter().collect::<String>().trim_end().to_string()
-        })
-        .collect();
-    if text.ends_with('\n') {
-        lines.pop();
-    }
-    lines
 }
 
 #[test]
@@ -173,12 +154,7 @@ fn in_place_line_is_rewritten_and_ends_as_the_summary() {
 #[test]
 fn fit_in_a_notebook_leaves_one_summary_line() {
     let _rng = rng_lock();
-    let mut cfg = RunConfig::default();
-    cfg.train.epochs = 6;
-    cfg.train.eval_every = 3;
-    cfg.train.batch_size = 64;
-    cfg.train.eval_size = 64;
-    cfg.train.critic_iters = 2;
+    let cfg = six_epochs();
     let buf = Buf::default();
     let mut p = Progress::in_place("run", 6, Box::new(buf.clone()), Duration::ZERO);
     let mut t = Trainer::new(cfg, tch::Device::Cpu).unwrap();
