@@ -160,8 +160,8 @@ bench: setup test-deps fashion-mnist
 	$(VPY) benches/report.py BENCHMARKS.md "$$(cat $(BENCH_LOGS)/load-before)" $(BENCH_LOGS)/*.log
 
 # The notebook kernel (README, "Notebooks"): evcxr_jupyter with wgflow's patch
-# built once per version and patch into the cache, Jupyter pinned into .venv, the kernelspec `wgflow`
-# filled in (kernels/install.sh), then one headless start of the kernel
+# built once per version and patch into the cache, Jupyter pinned into .venv,
+# the kernelspec `wgflow` filled in (kernels/install.sh), then one headless start of the kernel
 # (scripts/kernel.py warm) that compiles tch's C++ shim, tch and wgflow into
 # evcxr's build directory: the first notebook then opens in seconds, not minutes.
 EVCXR_VERSION := 0.22.0

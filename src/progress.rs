@@ -14,7 +14,9 @@
 //!   long run leaves about 20 lines.
 //!
 //! Printing never slows training. Warnings and errors are not progress: they
-//! go to stderr on their own lines.
+//! go to stderr on their own lines. Text a hook prints to stdout while a run's
+//! in-place line is open lands on that line; print it after the run, or to
+//! stderr.
 //!
 //! A [`Progress`] is a [`Hook`]: [`Trainer::fit`] calls it after every epoch
 //! and with every evaluation row ([`Progress::epoch`], [`Progress::eval`]);
