@@ -161,9 +161,10 @@ bench: setup test-deps fashion-mnist
 
 # The notebook kernel (README, "Notebooks"): evcxr_jupyter with wgflow's patch
 # built once per version and patch into the cache, Jupyter pinned into .venv,
-# the kernelspec `wgflow` filled in (kernels/install.sh), then one headless start of the kernel
-# (scripts/kernel.py warm) that compiles tch's C++ shim, tch and wgflow into
-# evcxr's build directory: the first notebook then opens in seconds, not minutes.
+# the kernelspec `wgflow` filled in (kernels/install.sh), then one headless
+# start of the kernel (scripts/kernel.py warm) that compiles tch's C++ shim, tch
+# and wgflow into evcxr's build directory: the first notebook then opens in
+# seconds, not minutes.
 EVCXR_VERSION := 0.22.0
 WGFLOW_CACHE_DIR := $(or $(WGFLOW_CACHE),$(HOME)/.cache/wgflow)
 # evcxr with wgflow's patch (kernels/build-evcxr.sh says what it changes),

@@ -46,6 +46,8 @@ import tempfile
 import time
 import urllib.request
 
+from notebooks import PROGRESS, split_progress  # the checker's progress rule (scripts/notebooks.py)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -184,10 +186,8 @@ def wait(driver, what, pred, timeout, every=1.0, seen=None):
     raise TimeoutError(f"{what}: not reached in {timeout} s; last state: {json.dumps(last)[:1500]}")
 
 
-# wgflow's progress line (src/progress.rs) as rendered: `LABEL epoch e/n …`
-# while the run goes (at most one such line per run, rewritten in place),
-# `LABEL done: e/n epochs …` once it ended.
-PROGRESS = re.compile(r"^(.*?) ?epoch +\d+/\d+", re.M)
+# wgflow's progress line (src/progress.rs) once its run ended, as rendered
+# (while the run goes: `LABEL epoch e/n …`, notebooks.PROGRESS).
 SUMMARY = re.compile(r"^(.*?) done: \d+/\d+ epochs", re.M)
 
 
@@ -197,14 +197,9 @@ def watch_progress(state, seen):
     and any moment at which one run showed on more than one line."""
     for c in state.get("cells", []) if state.get("ready") else []:
         for text in c.get("shown", []):
-            found = [(m.group(1), m.group(0)) for m in PROGRESS.finditer(text)]
-            labels = [label for label, _ in found]
-            for label, line in found:
-                seen["states"].setdefault(label, set()).add(line)
-                if labels.count(label) > 1:
-                    seen["split"].add(label)
-            for m in SUMMARY.finditer(text):
+            for m in [*PROGRESS.finditer(text), *SUMMARY.finditer(text)]:
                 seen["states"].setdefault(m.group(1), set()).add(m.group(0))
+            seen["split"].update(split_progress(text))
 
 
 def problems(state, min_svg, min_png):
@@ -236,10 +231,9 @@ def problems(state, min_svg, min_png):
         # A run's progress is one line rewritten in place: as rendered, each
         # run (its label) has one line, a progress state or its summary.
         for text in c.get("shown", []):
-            states = [m.group(1) for m in PROGRESS.finditer(text)]
             n_runs += len(SUMMARY.findall(text))
-            for label in sorted({r for r in states if states.count(r) > 1}):
-                out.append(f"{where}: the progress of {label!r} is shown on {states.count(label)} lines, not one")
+            for label, n in split_progress(text).items():
+                out.append(f"{where}: the progress of {label!r} is shown on {n} lines, not one")
     if n_svg < min_svg:
         out.append(f"{n_svg} SVG figures rendered, at least {min_svg} required")
     if n_png < min_png:

@@ -15,9 +15,10 @@ calls the cell a success; tag a cell `allow-stderr` to permit stderr), or
 shows a training run's progress on more than one line: wgflow writes it as
 one line rewritten in place (carriage returns, which the `wgflow` kernel's
 patched evcxr forwards), so several visible lines for one run mean a kernel
-or a wgflow that prints line by line. Exit status 1 when any notebook fails. `selftest` runs notebooks that must fail
-(tests/notebooks/broken-*.ipynb; executed copies in runs/notebooks/selftest/)
-and exits 1 if one of them passes.
+or a wgflow that prints line by line. Exit status 1 when any notebook fails.
+`selftest` runs notebooks that must fail (tests/notebooks/broken-*.ipynb;
+executed copies in runs/notebooks/selftest/) and exits 1 if one of them
+passes.
 
 `check` needs only the standard library; `run` and `selftest` need nbclient
 and nbformat (`make kernel` installs them into .venv).
@@ -45,13 +46,12 @@ def problems(nb):
                 text = o.get("evalue") or " ".join(o.get("traceback", []))
                 out.append(f"cell {i}: error: {first_line(text)}")
             elif kind == "stream" and o.get("name") == "stderr" and "allow-stderr" not in tags:
-                text = "".join(o.get("text", "")) if isinstance(o.get("text"), list) else o.get("text", "")
+                text = stream_text(o)
                 if text.strip():
                     out.append(f"cell {i}: stderr: {first_line(text)}")
         stdout = "".join(stream_text(o) for o in cell.get("outputs", []) if o.get("name") == "stdout")
-        states = [m.group(1) for m in PROGRESS.finditer(visible(stdout))]
-        for label in sorted({r for r in states if states.count(r) > 1}):
-            out.append(f"cell {i}: the progress of {label!r} shows on {states.count(label)} lines, not one")
+        for label, n in split_progress(visible(stdout)).items():
+            out.append(f"cell {i}: the progress of {label!r} shows on {n} lines, not one")
     return out
 
 
@@ -60,6 +60,13 @@ def problems(nb):
 # `LABEL done: e/n epochs …`, replaces it) and at most one while it runs;
 # printed line by line, it leaves about twenty.
 PROGRESS = re.compile(r"^(.*?) ?epoch +\d+/\d+", re.M)
+
+
+def split_progress(shown):
+    """{label: lines} of the runs whose progress states show on more than one
+    line of the visible text `shown` (also scripts/browser_check.py's rule)."""
+    states = [m.group(1) for m in PROGRESS.finditer(shown)]
+    return {label: states.count(label) for label in sorted(set(states)) if states.count(label) > 1}
 
 
 def stream_text(o):

@@ -33,13 +33,12 @@ use std::time::{Duration, Instant};
 enum Sink {
     Bar(ProgressBar),
     Lines(Box<dyn Write + Send>),
-    /// One line rewritten in place; `width` is the longest written so far
-    /// (a shorter line is padded so that nothing of the longer one shows),
-    /// `open` whether the line still waits for its newline.
+    /// One line rewritten in place; `width` is the longest state written
+    /// since the line was last ended (a shorter one is padded so that nothing
+    /// of the longer one shows), 0 when no line waits for its newline.
     InPlace {
         out: Box<dyn Write + Send>,
         width: usize,
-        open: bool,
     },
     Quiet,
 }
@@ -79,7 +78,7 @@ impl Progress {
     /// of `total` epochs (the first and last epoch always), replaced at the
     /// end by the summary line ([`Progress::summary`]) and a newline.
     pub fn in_place(label: impl Into<String>, total: usize, out: Box<dyn Write + Send>, interval: Duration) -> Self {
-        Self::with_sink(label.into(), total, Sink::InPlace { out, width: 0, open: false }, interval)
+        Self::with_sink(label.into(), total, Sink::InPlace { out, width: 0 }, interval)
     }
 
     /// An indicatif bar on stderr.
@@ -226,16 +225,13 @@ impl Progress {
     /// Writes `text` over the in-place line, padded to the longest state
     /// written, then `\r` (the line stays open) or `\n` (it ends).
     fn rewrite(&mut self, text: &str, end: bool) {
-        if let Sink::InPlace { out, width, open } = &mut self.sink {
+        if let Sink::InPlace { out, width } = &mut self.sink {
             let n = text.chars().count();
             let pad = width.saturating_sub(n);
-            *width = (*width).max(n);
             let eol = if end { '\n' } else { '\r' };
             let _ = write!(out, "{text}{:pad$}{eol}", "").and_then(|_| out.flush());
-            *open = !end;
-            if end {
-                *width = 0;
-            }
+            // States are never empty (they hold at least "epoch e/n").
+            *width = if end { 0 } else { (*width).max(n) };
         }
     }
 }
@@ -244,7 +240,7 @@ impl Drop for Progress {
     /// A run that stopped early (an error, an interrupt) still ends its
     /// in-place line, so that later output starts on a line of its own.
     fn drop(&mut self) {
-        if let Sink::InPlace { out, open: true, .. } = &mut self.sink {
+        if let Sink::InPlace { out, width: 1.. } = &mut self.sink {
             let _ = writeln!(out).and_then(|_| out.flush());
         }
     }
